@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// A regular file mapped `MAP_SHARED`: `open` + `ftruncate` + `mmap`.
+///
+/// The contents outlive reboots; `flush()` (`msync`) writes them to the disk. Only regular
+/// files are accepted, never through a symbolic link (`O_NOFOLLOW`).
+public final class MappedFileRegion: ResizableRegion {
+    public let address: RegionAddress
+    public let created: Bool
+    /// The file's absolute path.
+    public let path: FilePath
+    private let storage: MappedDescriptor
+    private let options: SharedRegionOptions
+
+    public var access: SharedRegionAccess { storage.access }
+    public var mapping: SharedRegionMapping { storage.mapping }
+
+    /// Creates or opens the file at `path` (`open` with `O_NOFOLLOW | O_CLOEXEC`) and maps it.
+    ///
+    /// - Parameters:
+    ///   - path: an absolute path; its last component may not be a symbolic link.
+    ///   - size: bytes to create with, or to map of an existing file (`nil`: all of it).
+    ///   - mode: create (`O_CREAT | O_EXCL`), open, or open-or-create without a race.
+    ///   - permissions: the mode of a created file, applied exactly (`fchmod`); 0600 by default.
+    public init(
+        path: FilePath, size: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
+        access: SharedRegionAccess = .readWrite, permissions: FilePermissions = .ownerReadWrite,
+        options: SharedRegionOptions = .default
+    ) throws(SharedMemoryError) {
+        let namespace = try Namespace(address: RegionAddress(parsing: "file:" + path.string), path: path)
+        (storage, created) = try MappedDescriptor.openNamed(
+            namespace, size: size, mode: mode, access: access, permissions: permissions, options: options)
+        self.address = namespace.address
+        self.path = path
+        self.options = options
+    }
+
+    deinit {
+        if created && options.removeWhenDeinitialized { try? remove() }
+    }
+
+    /// Removes the file (`unlink`); mappings stay valid until unmapped.
+    public func remove() throws(SharedMemoryError) {
+        try Namespace(address: address, path: path).remove()
+    }
+
+    /// Size, mode, owner and times (`fstat`).
+    public func status() throws(SharedMemoryError) -> SharedRegionStatus {
+        try storage.status(address: address)
+    }
+
+    /// Changes the file's size (`ftruncate`) and remaps it here (`mremap`, which may move it).
+    ///
+    /// Pointers and buffers taken before are invalid afterwards. Other processes keep their
+    /// mapping at the old size; if it shrinks, touching the cut part kills them with `SIGBUS`.
+    public func resize(to byteCount: Int) throws(SharedMemoryError) {
+        try storage.resize(to: byteCount, options: options, address: address)
+    }
+
+    struct Namespace: DescriptorNamespace {
+        let address: RegionAddress
+        let path: FilePath
+        var openCall: StaticString { "open" }
+        var filesystemPath: String { path.string }
+        // O_NOFOLLOW: a symbolic link planted at the path is refused (ELOOP), not followed.
+        // O_NONBLOCK: a FIFO planted there fails the regular-file check instead of hanging.
+        private var flags: Int32 { O_NOFOLLOW | O_NONBLOCK }
+
+        func createExclusively(permissions: FilePermissions) -> Result<Int32, Errno> {
+            SystemCall.value { open(path.string, O_CREAT | O_EXCL | flags | SharedRegionAccess.readWrite.openFlags, permissions.rawValue) }
+        }
+
+        func openExisting(access: SharedRegionAccess) -> Result<Int32, Errno> {
+            SystemCall.value { open(path.string, flags | access.openFlags) }
+        }
+
+        /// Unlinks the path only if it is a regular file: `shm remove` must not delete a
+        /// directory or whatever a link points at.
+        func remove() throws(SharedMemoryError) {
+            var info = stat()
+            _ = try SystemCall.value { lstat(path.string, &info) }.get("lstat", address)
+            guard (info.st_mode & S_IFMT) == S_IFREG else {
+                throw SharedMemoryError(
+                    code: .wrongObjectType, operation: "unlink", address: address.description,
+                    message: "the path is not a regular file", hint: "only regular files are removed by this library")
+            }
+            _ = try SystemCall.value { unlink(path.string) }.get("unlink", address)
+        }
+    }
+}

@@ -1,0 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSharedMemoryShims
+import SystemPackage
+
+/// An anonymous file in memory: `memfd_create` + `ftruncate` + `mmap(MAP_SHARED)`.
+///
+/// It has no name another process can open: share it by sending its descriptor over a
+/// Unix-domain socket (`send(over:)`, `receive(from:)`), or by letting a child inherit it.
+/// The memory is freed when the last descriptor and the last mapping are gone, so nothing
+/// is ever left behind by a crash.
+public final class MemfdRegion: ResizableRegion {
+    public let address: RegionAddress
+    public let created: Bool
+    private let storage: MappedDescriptor
+    private let options: SharedRegionOptions
+
+    public var access: SharedRegionAccess { storage.access }
+    public var mapping: SharedRegionMapping { storage.mapping }
+    /// The descriptor, owned by this region (closed by `deinit`): send it, never close it.
+    public var descriptor: FileDescriptor { FileDescriptor(rawValue: storage.descriptor) }
+
+    /// Creates an anonymous file (`memfd_create` with `MFD_CLOEXEC | MFD_ALLOW_SEALING`) of
+    /// `size` bytes and maps it.
+    ///
+    /// - Parameters:
+    ///   - name: a label shown in `/proc/PID/fd` and `/proc/PID/maps`, 1…249 bytes.
+    ///   - permissions: the file's mode (`fchmod`), which matters when it is reopened
+    ///     through `/proc/PID/fd`; 0600 by default.
+    public init(
+        name: String, size: Int, access: SharedRegionAccess = .readWrite,
+        permissions: FilePermissions = .ownerReadWrite, options: SharedRegionOptions = .default
+    ) throws(SharedMemoryError) {
+        let address = try RegionAddress(parsing: "memfd:" + name)
+        try HugePages.check(options, address)
+        let byteCount = try OpenProcedure.sizeForCreating(size, address)
+        var flags = CSharedMemoryShims_MFD_CLOEXEC | CSharedMemoryShims_MFD_ALLOW_SEALING
+        if options.hugePages { flags |= CSharedMemoryShims_MFD_HUGETLB }
+        let descriptor = try SystemCall.value { CSharedMemoryShims_memfd_create(name, flags) }
+            .get("memfd_create", address)
+        self.storage = try MappedDescriptor.sizingNewObject(
+            descriptor, byteCount: byteCount, permissions: permissions, access: access, options: options,
+            address: address)
+        self.address = address
+        self.created = true
+        self.options = options
+    }
+
+    /// Maps a memfd descriptor this process received or inherited, taking ownership of it.
+    ///
+    /// - Parameters:
+    ///   - descriptor: a memfd (or any regular-file) descriptor; closed by this region.
+    ///   - size: bytes to map (`nil`: all of it).
+    public init(
+        adopting descriptor: FileDescriptor, size: Int? = nil, access: SharedRegionAccess = .readWrite,
+        options: SharedRegionOptions = .default
+    ) throws(SharedMemoryError) {
+        let address = Self.address(of: descriptor.rawValue)
+        self.storage = try MappedDescriptor.openingExistingObject(
+            descriptor.rawValue, requestedByteCount: size, access: access, options: options, address: address)
+        self.address = address
+        self.created = false
+        self.options = options
+    }
+
+    /// Waits for a descriptor on a Unix-domain socket (`recvmsg`, `SCM_RIGHTS`) and maps it.
+    public static func receive(
+        from socket: FileDescriptor, size: Int? = nil, access: SharedRegionAccess = .readWrite,
+        options: SharedRegionOptions = .default
+    ) throws(SharedMemoryError) -> MemfdRegion {
+        let descriptor = try DescriptorPassing.receive(from: socket.rawValue)
+        return try MemfdRegion(adopting: FileDescriptor(rawValue: descriptor), size: size, access: access, options: options)
+    }
+
+    /// Sends this region's descriptor over a Unix-domain socket (`sendmsg`, `SCM_RIGHTS`).
+    /// The receiver maps the same memory; this region stays as it is.
+    public func send(over socket: FileDescriptor) throws(SharedMemoryError) {
+        try DescriptorPassing.send(storage.descriptor, over: socket.rawValue, address: address)
+    }
+
+    /// There is no name to remove: the memory goes with the last descriptor and mapping.
+    public func remove() throws(SharedMemoryError) {}
+
+    /// Size, mode, owner and times (`fstat`).
+    public func status() throws(SharedMemoryError) -> SharedRegionStatus {
+        try storage.status(address: address)
+    }
+
+    /// Changes the size (`ftruncate`) and remaps it here (`mremap`, which may move it).
+    ///
+    /// Pointers and buffers taken before are invalid afterwards; receivers keep their
+    /// mapping at the old size.
+    public func resize(to byteCount: Int) throws(SharedMemoryError) {
+        try storage.resize(to: byteCount, options: options, address: address)
+    }
+
+    /// `memfd:NAME`, from the link `/proc/self/fd/N` → `/memfd:NAME (deleted)`.
+    private static func address(of descriptor: Int32) -> RegionAddress {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/fd/\(descriptor)", &buffer, buffer.count - 1)
+        let target = count > 0 ? String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        var name = target.hasPrefix("/memfd:") ? String(target.dropFirst(7)) : "received"
+        if name.hasSuffix(" (deleted)") { name = String(name.dropLast(10)) }
+        return (try? RegionAddress(parsing: "memfd:" + name)) ?? .memfd(name: "received")
+    }
+}

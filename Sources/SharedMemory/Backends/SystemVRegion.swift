@@ -1,0 +1,192 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSharedMemoryShims
+import SystemPackage
+
+/// A System V shared-memory segment: `shmget` + `shmat`, `shmdt` on `deinit`.
+///
+/// The segment lives until `remove()` (`shmctl(IPC_RMID)`) or reboot, and `ipcs -m` lists
+/// it with its key, id, mode and attach count. A C program calling `shmget(KEY, ...)` meets
+/// the same segment.
+public final class SystemVRegion: SharedRegion {
+    public let address: RegionAddress
+    public let created: Bool
+    public let access: SharedRegionAccess
+    public let mapping: SharedRegionMapping
+    /// The key the segment was found or created by; `nil` for `sysv:id=` and `IPC_PRIVATE`.
+    public let key: Int32?
+    /// The kernel's id for the segment (`shmid`), as `ipcs -m` shows it.
+    public let id: Int32
+    private let options: SharedRegionOptions
+
+    /// Creates or opens a segment (`shmget`) and attaches it (`shmat`).
+    ///
+    /// - Parameters:
+    ///   - identifier: a key, an `ftok` path and project, an id (open only) or `.private` (create only).
+    ///   - size: bytes to create with, or to attach of an existing segment (`nil`: all of it).
+    ///   - mode: create (`IPC_CREAT | IPC_EXCL`), open, or open-or-create without a race.
+    ///   - access: `.readOnly` attaches with `SHM_RDONLY`.
+    ///   - permissions: the segment's mode; 0600 by default (System V ignores the umask).
+    public init(
+        _ identifier: SystemVIdentifier, size: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
+        access: SharedRegionAccess = .readWrite, permissions: FilePermissions = .ownerReadWrite,
+        options: SharedRegionOptions = .default
+    ) throws(SharedMemoryError) {
+        let given = RegionAddress.systemV(identifier)
+        try HugePages.check(options, given)
+        let ((id, mapping), created) = try OpenProcedure.run(
+            mode, size: size, address: given,
+            create: { () throws(SharedMemoryError) in
+                let byteCount = try OpenProcedure.sizeForCreating(size, given)
+                let key = try Self.creationKey(identifier)
+                var flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777)
+                if options.hugePages { flags |= SHM_HUGETLB }
+                let id = try SystemCall.value { shmget(key, byteCount, flags) }.get("shmget", given)
+                do throws(SharedMemoryError) {
+                    return (id, try Self.attach(id, byteCount: byteCount, access: access, options: options, given))
+                } catch {
+                    shmctl(id, IPC_RMID, nil)  // leave nothing half-made behind
+                    throw error
+                }
+            },
+            open: { () throws(SharedMemoryError) in
+                let id = try Self.existingID(identifier)
+                let existing = try Self.segmentStatus(id, given)
+                let byteCount = try RegionSize.forOpening(requested: size, existing: Int(existing.shm_segsz), given)
+                return (id, try Self.attach(id, byteCount: byteCount, access: access, options: options, given))
+            })
+        switch identifier {
+        case .key(let value): self.key = value
+        case .ftok: self.key = try Self.creationKey(identifier)
+        case .id, .private: self.key = nil
+        }
+        // A private segment can only be found again by its id.
+        self.address = identifier == .private ? .systemV(.id(id)) : given
+        self.id = id
+        self.mapping = mapping
+        self.created = created
+        self.access = access
+        self.options = options
+    }
+
+    deinit {
+        shmdt(mapping.baseAddress)
+        if created && options.removeWhenDeinitialized { try? remove() }
+    }
+
+    /// The key to create with: given, computed by `ftok`, or `IPC_PRIVATE`.
+    private static func creationKey(_ identifier: SystemVIdentifier) throws(SharedMemoryError) -> Int32 {
+        let address = RegionAddress.systemV(identifier)
+        switch identifier {
+        case .key(let key):
+            return key
+        case .ftok(let path, let project):
+            return try SystemCall.value { ftok(path, Int32(project)) }.get("ftok", address)
+        case .private:
+            return IPC_PRIVATE
+        case .id:
+            throw SharedMemoryError(
+                code: .invalidArgument, operation: "create", address: address.description,
+                message: "sysv:id= names an existing segment, so it can only be opened",
+                hint: "create with sysv:KEY or sysv:private, then open with sysv:id=N")
+        }
+    }
+
+    /// The id of the existing segment an identifier names (`shmget(key, 0, 0)`).
+    static func existingID(_ identifier: SystemVIdentifier) throws(SharedMemoryError) -> Int32 {
+        let address = RegionAddress.systemV(identifier)
+        switch identifier {
+        case .id(let id):
+            return id
+        case .private:
+            throw SharedMemoryError(
+                code: .invalidArgument, operation: "open", address: address.description,
+                message: "sysv:private makes a new segment and cannot be opened",
+                hint: "create it with mode .create, then open it by the id it reports (sysv:id=N)")
+        case .key, .ftok:
+            let key = try creationKey(identifier)
+            return try SystemCall.value { shmget(key, 0, 0) }.get("shmget", address)
+        }
+    }
+
+    private static func attach(
+        _ id: Int32, byteCount: Int, access: SharedRegionAccess, options: SharedRegionOptions, _ address: RegionAddress
+    ) throws(SharedMemoryError) -> SharedRegionMapping {
+        let flags = access == .readOnly ? SHM_RDONLY : 0
+        let base = try SystemCall.pointer { shmat(id, nil, flags) }.get("shmat", address)
+        let mapping = SharedRegionMapping(baseAddress: base, byteCount: byteCount)
+        do {
+            try MappingSetup.apply(options, to: mapping, access: access, address: address)
+        } catch {
+            shmdt(base)
+            throw error
+        }
+        return mapping
+    }
+
+    static func segmentStatus(_ id: Int32, _ address: RegionAddress) throws(SharedMemoryError) -> shmid_ds {
+        var status = shmid_ds()
+        _ = try SystemCall.value { shmctl(id, IPC_STAT, &status) }.get("shmctl(IPC_STAT)", address)
+        return status
+    }
+
+    /// Marks the segment for removal (`shmctl(IPC_RMID)`): its key is free at once, and the
+    /// memory goes when the last process detaches.
+    public func remove() throws(SharedMemoryError) {
+        try Self.removeSegment(id, address)
+    }
+
+    static func removeSegment(_ id: Int32, _ address: RegionAddress) throws(SharedMemoryError) {
+        _ = try SystemCall.value { shmctl(id, IPC_RMID, nil) }.get("shmctl(IPC_RMID)", address)
+    }
+
+    /// Size, mode, owner, attach count, creator and last pid, and times (`shmctl(IPC_STAT)`).
+    public func status() throws(SharedMemoryError) -> SharedRegionStatus {
+        Self.status(of: try Self.segmentStatus(id, address), address: address)
+    }
+
+    static func status(of segment: shmid_ds, address: RegionAddress) -> SharedRegionStatus {
+        var status = SharedRegionStatus(
+            address: address, byteCount: Int(segment.shm_segsz),
+            permissions: FilePermissions(rawValue: UInt32(segment.shm_perm.mode) & 0o777),
+            ownerUserID: segment.shm_perm.uid, ownerGroupID: segment.shm_perm.gid)
+        status.attachCount = Int(segment.shm_nattch)
+        status.creatorProcessID = segment.shm_cpid
+        status.lastProcessID = segment.shm_lpid
+        status.attachTime = segment.shm_atime == 0 ? nil : UnixTime(seconds: segment.shm_atime)
+        status.detachTime = segment.shm_dtime == 0 ? nil : UnixTime(seconds: segment.shm_dtime)
+        status.changeTime = UnixTime(seconds: segment.shm_ctime)
+        return status
+    }
+
+    /// Changes the segment's mode (`shmctl(IPC_SET)`); owner or root only.
+    public func setPermissions(_ permissions: FilePermissions) throws(SharedMemoryError) {
+        try set { $0.shm_perm.mode = permissions.rawValue & 0o777 }
+    }
+
+    /// Gives the segment to another user and group (`shmctl(IPC_SET)`); owner or root only.
+    public func setOwner(userID: UInt32, groupID: UInt32) throws(SharedMemoryError) {
+        try set {
+            $0.shm_perm.uid = userID
+            $0.shm_perm.gid = groupID
+        }
+    }
+
+    private func set(_ change: (inout shmid_ds) -> Void) throws(SharedMemoryError) {
+        var segment = try Self.segmentStatus(id, address)
+        change(&segment)
+        _ = try SystemCall.value { shmctl(id, IPC_SET, &segment) }.get("shmctl(IPC_SET)", address)
+    }
+
+    /// Keeps the segment's pages in RAM, for every process (`shmctl(SHM_LOCK)`); needs
+    /// `CAP_IPC_LOCK` or room under `RLIMIT_MEMLOCK`.
+    public func lockInMemory() throws(SharedMemoryError) {
+        _ = try SystemCall.value { shmctl(id, SHM_LOCK, nil) }.get("shmctl(SHM_LOCK)", address)
+    }
+
+    /// Lets the segment's pages be swapped again (`shmctl(SHM_UNLOCK)`).
+    public func unlockFromMemory() throws(SharedMemoryError) {
+        _ = try SystemCall.value { shmctl(id, SHM_UNLOCK, nil) }.get("shmctl(SHM_UNLOCK)", address)
+    }
+}

@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// How a descriptor-backed backend finds its objects by name: the only part in which the
+/// POSIX and file backends differ. `MappedDescriptor.openNamed` does the rest once.
+protocol DescriptorNamespace {
+    var address: RegionAddress { get }
+    /// Where the object appears in the filesystem (`/dev/shm/NAME` for POSIX).
+    var filesystemPath: String { get }
+    /// The C call that opens (`shm_open`, `open`), for errors.
+    var openCall: StaticString { get }
+    /// Creates the object, failing with `EEXIST` if it is there (`O_CREAT | O_EXCL`).
+    func createExclusively(permissions: FilePermissions) -> Result<Int32, Errno>
+    /// Opens the existing object.
+    func openExisting(access: SharedRegionAccess) -> Result<Int32, Errno>
+    /// Removes the name.
+    func remove() throws(SharedMemoryError)
+}
+
+extension MappedDescriptor {
+    /// Creates, opens or opens-or-creates the object `namespace` names, and maps it. A
+    /// creation that fails half-way removes what it made.
+    static func openNamed(
+        _ namespace: some DescriptorNamespace, size: Int?, mode: SharedRegionOpenMode,
+        access: SharedRegionAccess, permissions: FilePermissions, options: SharedRegionOptions
+    ) throws(SharedMemoryError) -> (handle: MappedDescriptor, created: Bool) {
+        let address = namespace.address
+        try HugePages.check(options, address)
+        return try OpenProcedure.run(
+            mode, size: size, address: address,
+            create: { () throws(SharedMemoryError) in
+                let byteCount = try OpenProcedure.sizeForCreating(size, address)
+                let descriptor = try namespace.createExclusively(permissions: permissions)
+                    .get(namespace.openCall, address)
+                do throws(SharedMemoryError) {
+                    return try sizingNewObject(
+                        descriptor, byteCount: byteCount, permissions: permissions, access: access,
+                        options: options, address: address)
+                } catch {
+                    try? namespace.remove()
+                    throw error
+                }
+            },
+            open: { () throws(SharedMemoryError) in
+                let descriptor = try namespace.openExisting(access: access).get(namespace.openCall, address)
+                return try openingExistingObject(
+                    descriptor, requestedByteCount: size, access: access, options: options, address: address)
+            })
+    }
+}
+
+extension MappedDescriptor {
+    /// Size, mode, owner and times of a named object without opening it (`lstat`), so that
+    /// even an object whose mode denies us reading can be looked at.
+    static func statusOfNamed(_ namespace: some DescriptorNamespace) throws(SharedMemoryError) -> SharedRegionStatus {
+        var info = stat()
+        _ = try SystemCall.value { lstat(namespace.filesystemPath, &info) }.get("lstat", namespace.address)
+        return SharedRegionStatus(namespace.address, info)
+    }
+}
+
+extension SharedRegionAccess {
+    /// `O_RDWR` or `O_RDONLY`, always close-on-exec.
+    var openFlags: Int32 { (self == .readWrite ? O_RDWR : O_RDONLY) | O_CLOEXEC }
+}

@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// Hints for failed calls: what a person can do about them, with the facts that help
+/// (the owner and mode of an object they may not open, the free space that ran out).
+enum ErrorHint {
+    static func forFailedCall(
+        code: SharedMemoryError.Code, operation: String, address: RegionAddress?, errno: Errno
+    ) -> String {
+        let name = address?.description ?? "the object"
+        switch code {
+        case .alreadyExists:
+            return "\(name) already exists: open it with mode .openOrCreate (shm create --open-or-create), "
+                + "or remove it first with `shm remove \(name)`"
+        case .notFound:
+            if case .systemV(.ftok(let path, _)) = address, operation == "ftok" {
+                return "ftok needs \(path) to exist: create that file, or use a plain sysv:KEY"
+            }
+            return "nothing exists at \(name): create it first (mode .create, or `shm create \(name) --size BYTES`)"
+        case .permissionDenied:
+            let owner = address.flatMap(ObjectOwnership.describe) ?? "its owner and mode are not visible to you"
+            return "\(name): \(owner); ask the owner to widen the mode, open it read-only, or run as its owner"
+        case .noSpace:
+            if address?.backend == .systemV {
+                return "the kernel refused the segment: see the limits in /proc/sys/kernel/shmall and shmmni, "
+                    + "and the memory free on this machine"
+            }
+            return "no room left: " + (address.flatMap(FreeSpace.describe) ?? "the filesystem is full")
+                + "; free space there or ask for less"
+        case .limitExceeded:
+            return "too many open files: close some, or raise the limit (ulimit -n)"
+        case .wrongObjectType:
+            if errno == .tooManySymbolicLinkLevels {
+                return "\(name) is a symbolic link, which is refused so nobody can redirect the mapping: "
+                    + "give the real path"
+            }
+            return "\(name) is not a regular file (a directory?): give the path of a regular file"
+        case .invalidArgument where address?.backend == .systemV && operation == "shmget":
+            let maximum = SystemFile.contents("/proc/sys/kernel/shmmax")?
+                .split(whereSeparator: \.isWhitespace).first ?? "?"
+            return "the size must be within 1…shmmax (\(maximum)) and not larger than an existing segment's"
+        default:
+            return "see `man \(operation)` for what \(errno.shortName) means here"
+        }
+    }
+}
+
+/// Who owns an object and with which mode, for permission hints.
+enum ObjectOwnership {
+    static func describe(_ address: RegionAddress) -> String? {
+        switch address {
+        case .posix(let name): return describeFile(POSIXRegion.Namespace(address: address, name: "/" + name).filesystemPath)
+        case .file(let path): return describeFile(path.string)
+        case .systemV(let identifier): return describeSystemV(identifier)
+        case .memfd: return nil
+        }
+    }
+
+    private static func describeFile(_ path: String) -> String? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return owned(uid: info.st_uid, mode: info.st_mode & 0o7777)
+    }
+
+    /// Reads `/proc/sysvipc/shm`, which lists every segment with its key, id, mode and owner
+    /// even to those who may not `IPC_STAT` it.
+    private static func describeSystemV(_ identifier: SystemVIdentifier) -> String? {
+        guard let table = SystemFile.contents("/proc/sysvipc/shm") else { return nil }
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(whereSeparator: \.isWhitespace)
+            guard fields.count > 8, let key = Int32(fields[0]), let id = Int32(fields[1]),
+                let mode = UInt32(fields[2], radix: 8), let uid = UInt32(fields[7])
+            else { continue }
+            let matches: Bool
+            switch identifier {
+            case .key(let wanted): matches = key == wanted
+            case .id(let wanted): matches = id == wanted
+            case .ftok, .private: matches = false
+            }
+            if matches { return owned(uid: uid, mode: mode & 0o777) }
+        }
+        return nil
+    }
+
+    private static func owned(uid: UInt32, mode: UInt32) -> String {
+        let user = getpwuid(uid).flatMap { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)"
+        return "it belongs to \(user) (uid \(uid)) with mode \(OctalMode.string(mode)), and you are uid \(getuid())"
+    }
+}
+
+/// The free space of the filesystem behind an object, for no-space hints.
+enum FreeSpace {
+    static func describe(_ address: RegionAddress) -> String? {
+        let directory: String
+        switch address {
+        case .posix, .memfd: directory = "/dev/shm"
+        case .file(let path): directory = path.removingLastComponent().string
+        case .systemV: return nil
+        }
+        var info = statvfs()
+        guard statvfs(directory, &info) == 0 else { return nil }
+        let free = Int(info.f_bavail) * Int(info.f_frsize)
+        let total = Int(info.f_blocks) * Int(info.f_frsize)
+        return "\(directory) has \(free) of \(total) bytes free"
+    }
+}
+
+/// Modes as people write them: `0600`.
+enum OctalMode {
+    /// `0o600` as `"0600"`.
+    static func string<I: BinaryInteger>(_ mode: I) -> String {
+        let digits = String(mode, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+}

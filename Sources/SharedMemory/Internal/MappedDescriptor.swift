@@ -1,0 +1,165 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSharedMemoryShims
+import Synchronization
+import SystemPackage
+
+/// A file descriptor and its `MAP_SHARED` mapping: the part the POSIX, file and memfd
+/// backends have in common. It owns both: `deinit` unmaps and closes.
+final class MappedDescriptor: Sendable {
+    let descriptor: Int32
+    let access: SharedRegionAccess
+    // Only `resize` changes the mapping; the lock makes readers see a whole one.
+    private let state: Mutex<SharedRegionMapping>
+
+    var mapping: SharedRegionMapping { state.withLock { $0 } }
+
+    private init(descriptor: Int32, access: SharedRegionAccess, mapping: SharedRegionMapping) {
+        self.descriptor = descriptor
+        self.access = access
+        self.state = Mutex(mapping)
+    }
+
+    deinit {
+        let mapping = state.withLock { $0 }
+        munmap(mapping.baseAddress, mapping.byteCount)
+        close(descriptor)
+    }
+
+    /// Sizes a descriptor that was just created (`fchmod`, `ftruncate`, `fallocate`) and maps it.
+    /// Takes ownership of `descriptor`: it is closed if anything fails.
+    static func sizingNewObject(
+        _ descriptor: Int32, byteCount: Int, permissions: FilePermissions, access: SharedRegionAccess,
+        options: SharedRegionOptions, address: RegionAddress
+    ) throws(SharedMemoryError) -> MappedDescriptor {
+        do {
+            // shm_open and open apply the umask; fchmod makes the mode exactly what was asked.
+            _ = try SystemCall.value { fchmod(descriptor, permissions.rawValue) }.get("fchmod", address)
+            _ = try SystemCall.value { ftruncate(descriptor, off_t(byteCount)) }.get("ftruncate", address)
+            if options.reserveBackingStore {
+                _ = try SystemCall.value { CSharedMemoryShims_fallocate(descriptor, 0, 0, off_t(byteCount)) }
+                    .get("fallocate", address)
+            }
+            return try mapping(descriptor, byteCount: byteCount, access: access, options: options, address: address)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+    }
+
+    /// Maps an existing object, waiting (bounded) for its creator to size it.
+    /// Takes ownership of `descriptor`: it is closed if anything fails.
+    static func openingExistingObject(
+        _ descriptor: Int32, requestedByteCount: Int?, access: SharedRegionAccess,
+        options: SharedRegionOptions, address: RegionAddress
+    ) throws(SharedMemoryError) -> MappedDescriptor {
+        do {
+            let existing = try sizeOnceSized(descriptor, wait: options.sizeWait, address: address)
+            let byteCount = try RegionSize.forOpening(requested: requestedByteCount, existing: existing, address)
+            return try mapping(descriptor, byteCount: byteCount, access: access, options: options, address: address)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+    }
+
+    private static func mapping(
+        _ descriptor: Int32, byteCount: Int, access: SharedRegionAccess, options: SharedRegionOptions,
+        address: RegionAddress
+    ) throws(SharedMemoryError) -> MappedDescriptor {
+        let protection = access == .readWrite ? PROT_READ | PROT_WRITE : PROT_READ
+        let base = try SystemCall.pointer { mmap(nil, byteCount, protection, MAP_SHARED, descriptor, 0) }
+            .get("mmap", address)
+        let mapping = SharedRegionMapping(baseAddress: base, byteCount: byteCount)
+        do {
+            try MappingSetup.apply(options, to: mapping, access: access, address: address)
+        } catch {
+            munmap(base, byteCount)
+            throw error
+        }
+        return MappedDescriptor(descriptor: descriptor, access: access, mapping: mapping)
+    }
+
+    /// The object's size from `fstat`, after waiting while it is still 0: an exclusive
+    /// creator makes the object first and sizes it a moment later.
+    private static func sizeOnceSized(_ descriptor: Int32, wait: Duration, address: RegionAddress)
+        throws(SharedMemoryError) -> Int
+    {
+        let clock = ContinuousClock()
+        let deadline = clock.now + wait
+        var pause: UInt32 = 50  // microseconds, doubled up to 10 ms
+        while true {
+            let info = try fileStatus(descriptor, address: address)
+            guard (info.st_mode & S_IFMT) == S_IFREG else {
+                throw SharedMemoryError(
+                    code: .wrongObjectType, operation: "fstat", address: address.description,
+                    message: "the object is not a regular file", hint: "point the address at a regular file")
+            }
+            if info.st_size > 0 { return Int(info.st_size) }
+            guard clock.now < deadline else {
+                throw SharedMemoryError(
+                    code: .notReady, operation: "fstat", address: address.description,
+                    message: "the object exists but has size 0 after waiting \(wait)",
+                    hint: "its creator may have died before sizing it; remove it with `shm remove \(address)` "
+                        + "and create it again")
+            }
+            usleep(pause)
+            pause = min(pause * 2, 10_000)
+        }
+    }
+
+    static func fileStatus(_ descriptor: Int32, address: RegionAddress) throws(SharedMemoryError) -> stat {
+        var info = stat()
+        _ = try SystemCall.value { fstat(descriptor, &info) }.get("fstat", address)
+        return info
+    }
+
+    /// `fstat`, as the backend-neutral status.
+    func status(address: RegionAddress) throws(SharedMemoryError) -> SharedRegionStatus {
+        SharedRegionStatus(address, try Self.fileStatus(descriptor, address: address))
+    }
+
+    /// Changes the object's size (`ftruncate`, `fallocate` when growing) and this process's
+    /// mapping (`mremap`, which may move it).
+    func resize(to byteCount: Int, options: SharedRegionOptions, address: RegionAddress) throws(SharedMemoryError) {
+        try RegionSize.validate(byteCount, address)
+        guard access == .readWrite else { throw .readOnly(address, operation: "resize") }
+        try state.withLock { (mapping: inout SharedRegionMapping) throws(SharedMemoryError) in
+            if byteCount > mapping.byteCount {
+                _ = try SystemCall.value { ftruncate(descriptor, off_t(byteCount)) }.get("ftruncate", address)
+                if options.reserveBackingStore {
+                    _ = try SystemCall.value { CSharedMemoryShims_fallocate(descriptor, 0, 0, off_t(byteCount)) }
+                        .get("fallocate", address)
+                }
+            }
+            let base = try SystemCall.pointer {
+                CSharedMemoryShims_mremap(
+                    mapping.baseAddress, mapping.byteCount, byteCount, CSharedMemoryShims_MREMAP_MAYMOVE)
+            }.get("mremap", address)
+            if byteCount < mapping.byteCount {
+                _ = try SystemCall.value { ftruncate(descriptor, off_t(byteCount)) }.get("ftruncate", address)
+            }
+            mapping = SharedRegionMapping(baseAddress: base, byteCount: byteCount)
+        }
+    }
+}
+
+extension SharedRegionStatus {
+    /// The backend-neutral status from `stat`.
+    init(_ address: RegionAddress, _ info: stat) {
+        self.init(
+            address: address, byteCount: Int(info.st_size),
+            permissions: FilePermissions(rawValue: info.st_mode & 0o7777),
+            ownerUserID: info.st_uid, ownerGroupID: info.st_gid)
+        accessTime = UnixTime(info.st_atim)
+        modificationTime = UnixTime(info.st_mtim)
+        changeTime = UnixTime(info.st_ctim)
+    }
+}
+
+extension UnixTime {
+    init(_ time: timespec) {
+        self.init(seconds: time.tv_sec, nanoseconds: time.tv_nsec)
+    }
+}

@@ -1,0 +1,145 @@
+import SystemPackage
+
+/// The one error type of the library: what failed, on which object, why, and what to do.
+///
+/// Every failure, whether bad input caught before any syscall or a syscall that failed,
+/// is one of these. `code` is for programs; `description` is for people and always
+/// carries a hint they can act on.
+public struct SharedMemoryError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What kind of failure this is, independent of the backend.
+    public enum Code: String, Sendable, Hashable {
+        /// The address string is malformed or names an unknown backend.
+        case invalidAddress
+        /// A size is zero, negative, too large, or larger than the existing object.
+        case invalidSize
+        /// Some other argument (mode, offset, option) is not acceptable.
+        case invalidArgument
+        /// Exclusive creation found an object already there (`EEXIST`).
+        case alreadyExists
+        /// The object does not exist (`ENOENT`, or a System V key with no segment).
+        case notFound
+        /// The caller may not do this to the object (`EACCES`, `EPERM`).
+        case permissionDenied
+        /// The object exists but is not what this backend works with (a directory, a symlink).
+        case wrongObjectType
+        /// Writing through a read-only mapping.
+        case readOnly
+        /// An offset and count reach outside the region.
+        case outOfBounds
+        /// The backend or this machine cannot do what was asked; see the capability flags.
+        case unsupported
+        /// The filesystem or the kernel has no room left (`ENOSPC`, `ENOMEM`).
+        case noSpace
+        /// A system limit (`shmmax`, `shmmni`, open files) stands in the way.
+        case limitExceeded
+        /// The object exists but its creator never gave it a size within the wait.
+        case notReady
+        /// Any other failure of a C call; `errno` tells which.
+        case systemError
+    }
+
+    public var code: Code
+    /// The C call that failed (`shm_open`, `shmget`), or the library step that refused the input.
+    public var operation: String
+    /// The address as the caller gave it, when there is one.
+    public var address: String?
+    /// The `errno` of the failed call, when a call failed.
+    public var errno: Errno?
+    /// What is wrong, in a sentence.
+    public var message: String
+    /// What a person can do about it.
+    public var hint: String
+
+    public init(
+        code: Code, operation: String, address: String? = nil, errno: Errno? = nil,
+        message: String, hint: String
+    ) {
+        self.code = code
+        self.operation = operation
+        self.address = address
+        self.errno = errno
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String {
+        var text = "\(operation)"
+        if let address { text += " \(address)" }
+        text += ": \(message)"
+        if let errno { text += " (\(errno.shortName), errno \(errno.rawValue))" }
+        if !hint.isEmpty { text += "\nhint: \(hint)" }
+        return text
+    }
+}
+
+extension SharedMemoryError {
+    /// An error for a failed C call, with the code and hint that `errno` implies.
+    init(operation: String, address: RegionAddress?, errno: Errno) {
+        let code = Code(errno)
+        self.init(
+            code: code, operation: operation, address: address?.description, errno: errno,
+            message: errno.description,
+            hint: ErrorHint.forFailedCall(code: code, operation: operation, address: address, errno: errno)
+        )
+    }
+
+    static func invalidAddress(_ text: String, _ problem: String) -> SharedMemoryError {
+        SharedMemoryError(
+            code: .invalidAddress, operation: "parse address", address: text, message: problem,
+            hint: "addresses look like posix:/NAME, sysv:KEY, sysv:ftok:/PATH#PROJ, sysv:id=SHMID, "
+                + "sysv:private, file:/ABSOLUTE/PATH or memfd:NAME")
+    }
+
+    static func unsupported(_ operation: String, _ address: RegionAddress?, _ problem: String, hint: String)
+        -> SharedMemoryError
+    {
+        SharedMemoryError(
+            code: .unsupported, operation: operation, address: address?.description, message: problem, hint: hint)
+    }
+}
+
+extension SharedMemoryError.Code {
+    init(_ errno: Errno) {
+        switch errno {
+        case .fileExists: self = .alreadyExists
+        case .noSuchFileOrDirectory, .identifierRemoved: self = .notFound
+        case .permissionDenied, .notPermitted, .readOnlyFileSystem: self = .permissionDenied
+        case .noSpace, .noMemory, .fileTooLarge: self = .noSpace
+        case .tooManyOpenFiles, .tooManyOpenFilesInSystem: self = .limitExceeded
+        case .isDirectory, .notDirectory, .tooManySymbolicLinkLevels, .noSuchAddressOrDevice: self = .wrongObjectType
+        case .invalidArgument: self = .invalidArgument
+        case .fileNameTooLong: self = .invalidAddress
+        default: self = .systemError
+        }
+    }
+}
+
+extension Errno {
+    /// The C name of the error (`EEXIST`), which is what people search for.
+    var shortName: String {
+        switch self {
+        case .fileExists: "EEXIST"
+        case .noSuchFileOrDirectory: "ENOENT"
+        case .identifierRemoved: "EIDRM"
+        case .permissionDenied: "EACCES"
+        case .notPermitted: "EPERM"
+        case .readOnlyFileSystem: "EROFS"
+        case .noSpace: "ENOSPC"
+        case .noMemory: "ENOMEM"
+        case .fileTooLarge: "EFBIG"
+        case .tooManyOpenFiles: "EMFILE"
+        case .tooManyOpenFilesInSystem: "ENFILE"
+        case .isDirectory: "EISDIR"
+        case .notDirectory: "ENOTDIR"
+        case .tooManySymbolicLinkLevels: "ELOOP"
+        case .noSuchAddressOrDevice: "ENXIO"
+        case .invalidArgument: "EINVAL"
+        case .fileNameTooLong: "ENAMETOOLONG"
+        case .badFileDescriptor: "EBADF"
+        case .interrupted: "EINTR"
+        case .resourceTemporarilyUnavailable: "EAGAIN"
+        case .notSupported: "EOPNOTSUPP"
+        default: "errno"
+        }
+    }
+}

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSharedMemoryShims
+
+/// The four mechanisms, as values: what each can do, whether this machine has it, and how
+/// one logical name maps to each one's native address.
+public enum SharedRegionBackend: String, CaseIterable, Sendable, Hashable, Codable {
+    /// System V segments: `shmget`, `shmat`, `shmdt`, `shmctl`.
+    case systemV = "sysv"
+    /// POSIX shared memory: `shm_open` + `mmap`, objects in `/dev/shm`.
+    case posix
+    /// A regular file mapped with `mmap(MAP_SHARED)`.
+    case file
+    /// An anonymous memory file from `memfd_create`, shared by passing its descriptor.
+    case memfd
+
+    /// What a backend can do; asking one for what it cannot do is a typed `.unsupported` error.
+    public struct Capabilities: OptionSet, Sendable, Hashable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+
+        /// Another process can open the object by its address.
+        public static let named = Capabilities(rawValue: 1 << 0)
+        /// The object outlives every process that used it, until removed (or reboot).
+        public static let persistent = Capabilities(rawValue: 1 << 1)
+        /// The object can change size after creation (`resize(to:)`).
+        public static let resizable = Capabilities(rawValue: 1 << 2)
+        /// `status()` reports how many processes have it attached, and which created it.
+        public static let reportsAttachCount = Capabilities(rawValue: 1 << 3)
+        /// The contents survive a reboot.
+        public static let survivesReboot = Capabilities(rawValue: 1 << 4)
+    }
+
+    public var capabilities: Capabilities {
+        switch self {
+        case .systemV: [.named, .persistent, .reportsAttachCount]
+        case .posix: [.named, .persistent, .resizable]
+        case .file: [.named, .persistent, .resizable, .survivesReboot]
+        case .memfd: [.resizable]
+        }
+    }
+
+    /// The name people use for the mechanism.
+    public var displayName: String {
+        switch self {
+        case .systemV: "System V"
+        case .posix: "POSIX"
+        case .file: "mapped file"
+        case .memfd: "memfd"
+        }
+    }
+
+    /// Whether this machine offers the mechanism (a kernel built without System V IPC, a
+    /// container without `/dev/shm`, a kernel older than `memfd_create`).
+    public var isAvailable: Bool {
+        switch self {
+        case .systemV: access("/proc/sysvipc/shm", R_OK) == 0
+        case .posix: access("/dev/shm", W_OK) == 0
+        case .file: access(FileLocation.directory, W_OK) == 0
+        case .memfd: Self.memfdWorks
+        }
+    }
+
+    private static let memfdWorks: Bool = {
+        let descriptor = CSharedMemoryShims_memfd_create("probe", CSharedMemoryShims_MFD_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        close(descriptor)
+        return true
+    }()
+
+    /// The backends this machine offers, in declaration order.
+    public static var available: [SharedRegionBackend] { allCases.filter(\.isAvailable) }
+
+    /// Parses `sysv`, `posix`, `file` or `memfd` (also `systemV`, any case).
+    public init(parsing text: String) throws(SharedMemoryError) {
+        let lowered = text.lowercased()
+        guard let backend = Self.allCases.first(where: { $0.rawValue == lowered || "\($0)".lowercased() == lowered })
+        else {
+            throw SharedMemoryError(
+                code: .invalidArgument, operation: "backend", address: nil,
+                message: "unknown backend '\(text)'", hint: "choose one of sysv, posix, file, memfd")
+        }
+        self = backend
+    }
+
+    /// The backend named by the environment variable `SHARED_MEMORY_BACKEND`, if it is set.
+    public static func fromEnvironment(_ variable: String = "SHARED_MEMORY_BACKEND") throws(SharedMemoryError)
+        -> SharedRegionBackend?
+    {
+        guard let value = getenv(variable).map({ String(cString: $0) }), !value.isEmpty else { return nil }
+        return try SharedRegionBackend(parsing: value)
+    }
+
+    /// This backend's native address for one logical name, so one program runs over any backend.
+    ///
+    /// `"orders"` becomes `posix:/orders`, `sysv:0x…` (a 32-bit FNV-1a hash of the name),
+    /// `file:$TMPDIR/orders.shm` (`/tmp` without `TMPDIR`) and `memfd:orders`.
+    public func address(forName name: String) throws(SharedMemoryError) -> RegionAddress {
+        try RegionAddress.validatePOSIXName(name, in: name)
+        switch self {
+        case .systemV: return .systemV(.key(Self.key(forName: name)))
+        case .posix: return .posix(name: name)
+        case .file: return try RegionAddress(parsing: "file:\(FileLocation.directory)/\(name).shm")
+        case .memfd: return try RegionAddress(parsing: "memfd:" + name)
+        }
+    }
+
+    /// FNV-1a over the name's bytes, never 0 (`IPC_PRIVATE`).
+    static func key(forName name: String) -> Int32 {
+        var hash: UInt32 = 2_166_136_261
+        for byte in name.utf8 {
+            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        }
+        return Int32(bitPattern: hash == 0 ? 1 : hash)
+    }
+}
+
+extension SharedRegionBackend: LosslessStringConvertible {
+    public init?(_ description: String) {
+        guard let backend = try? SharedRegionBackend(parsing: description) else { return nil }
+        self = backend
+    }
+
+    public var description: String { rawValue }
+}
+
+/// Where the file backend puts regions named by `address(forName:)`.
+enum FileLocation {
+    static var directory: String {
+        guard let value = getenv("TMPDIR").map({ String(cString: $0) }), value.hasPrefix("/") else { return "/tmp" }
+        return value.count > 1 && value.hasSuffix("/") ? String(value.dropLast()) : value
+    }
+}
