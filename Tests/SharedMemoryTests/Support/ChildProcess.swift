@@ -6,12 +6,15 @@ import Testing
 
 /// A program of this package (`SharedMemoryTestPeer`, `shm`) run as a real second process,
 /// launched with `posix_spawn` from the directory of the test binary. Its stdin and stdout
-/// are pipes: the hand-over between the test and the child goes through them, never sleeps.
+/// are pipes (socket pairs): the hand-over between the test and the child goes through them, never sleeps.
 final class ChildProcess {
     let pid: pid_t
-    private let input: FileDescriptor
-    private let output: FileDescriptor
-    private let errors: FileDescriptor
+    // Each is closed exactly once: a second close could hit a descriptor number that a
+    // concurrently running test has been given meanwhile.
+    private var input: FileDescriptor?
+    private var output: FileDescriptor?
+    private var errors: FileDescriptor?
+    private var status: Int32?
     private var pendingOutput: [UInt8] = []
 
     /// The folder that holds the test binary, and beside it the package's executables.
@@ -23,15 +26,15 @@ final class ChildProcess {
     }()
 
     /// Starts `program` with `arguments`; `passing` is dup'ed onto descriptor 3 in the child.
-    init(_ program: String, _ arguments: [String], passing extra: FileDescriptor? = nil, environment: [String: String] = [:]) throws {
-        let path = Self.productsDirectory + "/" + program
-        let stdinPipe = try FileDescriptor.pipe()
-        let stdoutPipe = try FileDescriptor.pipe()
-        let stderrPipe = try FileDescriptor.pipe()
-        // The parent's ends must not leak into other children that run concurrently.
-        for descriptor in [stdinPipe.writeEnd, stdoutPipe.readEnd, stderrPipe.readEnd] {
-            _ = fcntl(descriptor.rawValue, F_SETFD, FD_CLOEXEC)
-        }
+    convenience init(_ program: String, _ arguments: [String], passing extra: FileDescriptor? = nil, environment: [String: String] = [:]) throws {
+        try self.init(absolute: Self.productsDirectory + "/" + program, arguments, passing: extra, environment: environment)
+    }
+
+    /// Starts the program at `path`.
+    init(absolute path: String, _ arguments: [String], passing extra: FileDescriptor? = nil, environment: [String: String] = [:]) throws {
+        let stdinPipe = try Self.closeOnExecPipe()
+        let stdoutPipe = try Self.closeOnExecPipe()
+        let stderrPipe = try Self.closeOnExecPipe()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -60,15 +63,26 @@ final class ChildProcess {
         self.errors = stderrPipe.readEnd
     }
 
+    /// A one-way channel whose ends are close-on-exec from the start, so that children spawned
+    /// concurrently by other tests never inherit them; `dup2` onto 0, 1, 2 clears the flag.
+    /// (A socket pair, because `pipe2` is hidden behind `_GNU_SOURCE`.)
+    private static func closeOnExecPipe() throws -> (readEnd: FileDescriptor, writeEnd: FileDescriptor) {
+        var ends: [Int32] = [0, 0]
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        guard socketpair(AF_UNIX, type, 0, &ends) == 0 else { throw Errno(rawValue: errno) }
+        return (FileDescriptor(rawValue: ends[0]), FileDescriptor(rawValue: ends[1]))
+    }
+
     /// Starts the test peer with a script of steps (see SharedMemoryTestPeer).
     static func peer(_ steps: String..., passing extra: FileDescriptor? = nil) throws -> ChildProcess {
         try ChildProcess("SharedMemoryTestPeer", steps, passing: extra)
     }
 
     deinit {
-        try? input.close()
-        try? output.close()
-        try? errors.close()
+        try? input?.close()
+        try? output?.close()
+        try? errors?.close()
+        if status == nil { kill(pid, SIGKILL); _ = try? finish() }
     }
 
     /// The next line the child prints; nil at end of output.
@@ -80,6 +94,7 @@ final class ChildProcess {
                 return line
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
+            guard let output else { return nil }
             let count = try chunk.withUnsafeMutableBytes { try output.read(into: $0) }
             if count == 0 {
                 defer { pendingOutput = [] }
@@ -91,29 +106,33 @@ final class ChildProcess {
 
     /// Sends one line to the child's stdin (the peer's `wait` step returns).
     func send(_ line: String) throws {
-        _ = try input.writeAll((line + "\n").utf8)
+        try write(Array((line + "\n").utf8))
     }
 
     func write(_ bytes: [UInt8]) throws {
+        guard let input else { throw Errno.badFileDescriptor }
         _ = try input.writeAll(bytes)
     }
 
     func closeInput() throws {
-        try input.close()
+        try input?.close()
+        input = nil
     }
 
     /// Everything left on stdout and stderr, and the exit status; closes stdin first.
     @discardableResult
     func finish() throws -> (status: Int32, output: [UInt8], errors: String) {
-        try? input.close()
+        try closeInput()
         var rest = pendingOutput
         pendingOutput = []
-        rest += try Self.readAll(output)
-        let errorText = String(decoding: try Self.readAll(errors), as: UTF8.self)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exitStatus, rest, errorText)
+        rest += try Self.readAll(&output)
+        let errorText = String(decoding: try Self.readAll(&errors), as: UTF8.self)
+        if status == nil {
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, 0) == -1 && errno == EINTR {}
+            status = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+        }
+        return (status ?? -1, rest, errorText)
     }
 
     /// Waits for the child and records a test issue with its stderr unless it exited 0.
@@ -122,11 +141,14 @@ final class ChildProcess {
         #expect(result.status == 0, "child failed: \(result.errors)", sourceLocation: sourceLocation)
     }
 
-    private static func readAll(_ descriptor: FileDescriptor) throws -> [UInt8] {
+    /// Reads to the end, then closes the descriptor.
+    private static func readAll(_ descriptor: inout FileDescriptor?) throws -> [UInt8] {
+        guard let open = descriptor else { return [] }
+        defer { try? open.close(); descriptor = nil }
         var all: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = try chunk.withUnsafeMutableBytes { try descriptor.read(into: $0) }
+            let count = try chunk.withUnsafeMutableBytes { try open.read(into: $0) }
             if count == 0 { return all }
             all += chunk[..<count]
         }
