@@ -72,11 +72,11 @@ public enum SharedRegionBackend: String, CaseIterable, Sendable, Hashable, Codab
     /// The backends this machine offers, in declaration order.
     public static var available: [SharedRegionBackend] { allCases.filter(\.isAvailable) }
 
-    /// Parses `sysv`, `posix`, `file` or `memfd` (also `systemV`, any case).
+    /// Parses `sysv`, `posix`, `file` or `memfd` (also `systemV`; any case).
     public init(parsing text: String) throws(SharedMemoryError) {
+        let aliases: [String: SharedRegionBackend] = ["systemv": .systemV, "system-v": .systemV, "shm_open": .posix]
         let lowered = text.lowercased()
-        guard let backend = Self.allCases.first(where: { $0.rawValue == lowered || "\($0)".lowercased() == lowered })
-        else {
+        guard let backend = SharedRegionBackend(rawValue: lowered) ?? aliases[lowered] else {
             throw SharedMemoryError(
                 code: .invalidArgument, operation: "backend", address: nil,
                 message: "unknown backend '\(text)'", hint: "choose one of sysv, posix, file, memfd")

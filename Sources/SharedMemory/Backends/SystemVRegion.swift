@@ -34,6 +34,13 @@ public final class SystemVRegion: SharedRegion {
         options: SharedRegionOptions = .default
     ) throws(SharedMemoryError) {
         let given = RegionAddress.systemV(identifier)
+        if identifier == .private && mode != .create {
+            // Open-or-create would make a new private segment every time.
+            throw SharedMemoryError(
+                code: .invalidArgument, operation: "\(mode)", address: given.description,
+                message: "sysv:private makes a new segment and cannot be opened",
+                hint: "create it with mode .create, then open it by the id it reports (sysv:id=N)")
+        }
         try HugePages.check(options, given)
         let ((id, mapping), created) = try OpenProcedure.run(
             mode, size: size, address: given,
@@ -102,8 +109,8 @@ public final class SystemVRegion: SharedRegion {
         case .private:
             throw SharedMemoryError(
                 code: .invalidArgument, operation: "open", address: address.description,
-                message: "sysv:private makes a new segment and cannot be opened",
-                hint: "create it with mode .create, then open it by the id it reports (sysv:id=N)")
+                message: "sysv:private names no existing segment",
+                hint: "use the id the creator reports, as sysv:id=N")
         case .key, .ftok:
             let key = try creationKey(identifier)
             return try SystemCall.value { shmget(key, 0, 0) }.get("shmget", address)

@@ -37,10 +37,7 @@ final class MappedDescriptor: Sendable {
             // shm_open and open apply the umask; fchmod makes the mode exactly what was asked.
             _ = try SystemCall.value { fchmod(descriptor, permissions.rawValue) }.get("fchmod", address)
             _ = try SystemCall.value { ftruncate(descriptor, off_t(byteCount)) }.get("ftruncate", address)
-            if options.reserveBackingStore {
-                _ = try SystemCall.value { CSharedMemoryShims_fallocate(descriptor, 0, 0, off_t(byteCount)) }
-                    .get("fallocate", address)
-            }
+            if options.reserveBackingStore { try reserve(descriptor, byteCount, address) }
             return try mapping(descriptor, byteCount: byteCount, access: access, options: options, address: address)
         } catch {
             close(descriptor)
@@ -62,6 +59,14 @@ final class MappedDescriptor: Sendable {
             close(descriptor)
             throw error
         }
+    }
+
+    /// Allocates the backing store up front (`fallocate`), so a full filesystem is an error
+    /// here rather than a `SIGBUS` at first touch; checks first that there is room.
+    private static func reserve(_ descriptor: Int32, _ byteCount: Int, _ address: RegionAddress) throws(SharedMemoryError) {
+        try Capacity.checkReservation(of: byteCount, address)
+        _ = try SystemCall.value { CSharedMemoryShims_fallocate(descriptor, 0, 0, off_t(byteCount)) }
+            .get("fallocate", address)
     }
 
     private static func mapping(
@@ -128,10 +133,7 @@ final class MappedDescriptor: Sendable {
         try state.withLock { (mapping: inout SharedRegionMapping) throws(SharedMemoryError) in
             if byteCount > mapping.byteCount {
                 _ = try SystemCall.value { ftruncate(descriptor, off_t(byteCount)) }.get("ftruncate", address)
-                if options.reserveBackingStore {
-                    _ = try SystemCall.value { CSharedMemoryShims_fallocate(descriptor, 0, 0, off_t(byteCount)) }
-                        .get("fallocate", address)
-                }
+                if options.reserveBackingStore { try Self.reserve(descriptor, byteCount, address) }
             }
             let base = try SystemCall.pointer {
                 CSharedMemoryShims_mremap(
