@@ -125,8 +125,9 @@ final class ChildProcess {
         try closeInput()
         var rest = pendingOutput
         pendingOutput = []
-        rest += try Self.readAll(&output)
-        let errorText = String(decoding: try Self.readAll(&errors), as: UTF8.self)
+        var errorBytes: [UInt8] = []
+        try Self.drain(&output, into: &rest, and: &errors, into: &errorBytes)
+        let errorText = String(decoding: errorBytes, as: UTF8.self)
         if status == nil {
             var raw: Int32 = 0
             while waitpid(pid, &raw, 0) == -1 && errno == EINTR {}
@@ -141,16 +142,30 @@ final class ChildProcess {
         #expect(result.status == 0, "child failed: \(result.errors)", sourceLocation: sourceLocation)
     }
 
-    /// Reads to the end, then closes the descriptor.
-    private static func readAll(_ descriptor: inout FileDescriptor?) throws -> [UInt8] {
-        guard let open = descriptor else { return [] }
-        defer { try? open.close(); descriptor = nil }
-        var all: [UInt8] = []
+    /// Reads both descriptors to their end, whichever has data (`poll`), then closes them:
+    /// reading one after the other would let a child block on a full stderr while we wait
+    /// for its stdout to end.
+    private static func drain(
+        _ first: inout FileDescriptor?, into firstBytes: inout [UInt8],
+        and second: inout FileDescriptor?, into secondBytes: inout [UInt8]
+    ) throws {
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = try chunk.withUnsafeMutableBytes { try open.read(into: $0) }
-            if count == 0 { return all }
-            all += chunk[..<count]
+        while first != nil || second != nil {
+            var polled = [first, second].map { pollfd(fd: $0?.rawValue ?? -1, events: Int16(POLLIN), revents: 0) }
+            guard poll(&polled, 2, -1) >= 0 else {
+                if errno == EINTR { continue }
+                throw Errno(rawValue: errno)
+            }
+            for (index, entry) in polled.enumerated() where entry.fd >= 0 && entry.revents != 0 {
+                let descriptor = FileDescriptor(rawValue: entry.fd)
+                let count = try chunk.withUnsafeMutableBytes { try descriptor.read(into: $0) }
+                if count > 0 {
+                    if index == 0 { firstBytes += chunk[..<count] } else { secondBytes += chunk[..<count] }
+                } else {
+                    try? descriptor.close()
+                    if index == 0 { first = nil } else { second = nil }
+                }
+            }
         }
     }
 }

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+@main
+struct Shm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shm",
+        abstract: "Create, inspect and compare shared memory: System V, POSIX, mapped files and memfd.",
+        discussion: """
+            Addresses name a region and its mechanism: posix:/NAME, sysv:KEY, sysv:ftok:/PATH#PROJ,
+            sysv:id=SHMID, sysv:private, file:/ABSOLUTE/PATH, memfd:NAME.
+            """,
+        subcommands: [
+            CreateCommand.self, WriteCommand.self, ReadCommand.self, StatCommand.self, RemoveCommand.self,
+            CompareCommand.self,
+        ]
+    )
+}
