@@ -2,13 +2,33 @@
 #include "CSharedMemoryShims.h"
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int CSharedMemoryShims_memfd_create(const char *name, unsigned int flags) { return memfd_create(name, flags); }
 int CSharedMemoryShims_fallocate(int fd, int mode, off_t offset, off_t length) { return fallocate(fd, mode, offset, length); }
 void *CSharedMemoryShims_mremap(void *old_address, size_t old_size, size_t new_size, int flags) {
     return mremap(old_address, old_size, new_size, flags);
 }
+
+int CSharedMemoryShims_semctl(int id, int index, int command) { return semctl(id, index, command); }
+int CSharedMemoryShims_semctl_value(int id, int index, int command, int value) { return semctl(id, index, command, value); }
+int CSharedMemoryShims_semctl_array(int id, int command, unsigned short *values) { return semctl(id, 0, command, values); }
+int CSharedMemoryShims_semctl_status(int id, int command, struct semid_ds *status) { return semctl(id, 0, command, status); }
+int CSharedMemoryShims_semtimedop(int id, struct sembuf *operations, size_t count, const struct timespec *timeout) {
+    return semtimedop(id, operations, count, timeout);
+}
+
+long CSharedMemoryShims_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *timeout) {
+    return syscall(SYS_futex, word, FUTEX_WAIT, expected, timeout, NULL, 0);
+}
+long CSharedMemoryShims_futex_wake(uint32_t *word, int count) {
+    return syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
+}
+
+int CSharedMemoryShims_fcntl_int(int fd, int command, int argument) { return fcntl(fd, command, argument); }
 
 size_t CSharedMemoryShims_CMSG_SPACE(size_t length) { return CMSG_SPACE(length); }
 size_t CSharedMemoryShims_CMSG_LEN(size_t length) { return CMSG_LEN(length); }
@@ -19,3 +39,11 @@ const int CSharedMemoryShims_MREMAP_MAYMOVE = MREMAP_MAYMOVE;
 const unsigned int CSharedMemoryShims_MFD_CLOEXEC = MFD_CLOEXEC;
 const unsigned int CSharedMemoryShims_MFD_HUGETLB = MFD_HUGETLB;
 const unsigned int CSharedMemoryShims_MFD_ALLOW_SEALING = MFD_ALLOW_SEALING;
+const int CSharedMemoryShims_F_ADD_SEALS = F_ADD_SEALS;
+const int CSharedMemoryShims_F_GET_SEALS = F_GET_SEALS;
+const int CSharedMemoryShims_F_SEAL_SEAL = F_SEAL_SEAL;
+const int CSharedMemoryShims_F_SEAL_SHRINK = F_SEAL_SHRINK;
+const int CSharedMemoryShims_F_SEAL_GROW = F_SEAL_GROW;
+const int CSharedMemoryShims_F_SEAL_WRITE = F_SEAL_WRITE;
+// <linux/sem.h> clashes with glibc's <sys/sem.h>; SEMVMX has been 32767 since Linux 1.0.
+const int CSharedMemoryShims_SEMVMX = 32767;

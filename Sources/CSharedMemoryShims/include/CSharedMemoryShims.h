@@ -5,12 +5,29 @@
 #define C_SHARED_MEMORY_SHIMS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/sem.h>
+#include <time.h>
 
 int CSharedMemoryShims_memfd_create(const char *name, unsigned int flags);
 int CSharedMemoryShims_fallocate(int fd, int mode, off_t offset, off_t length);
 void *CSharedMemoryShims_mremap(void *old_address, size_t old_size, size_t new_size, int flags);
+
+// semctl is variadic: one wrapper per kind of fourth argument.
+int CSharedMemoryShims_semctl(int id, int index, int command);
+int CSharedMemoryShims_semctl_value(int id, int index, int command, int value);
+int CSharedMemoryShims_semctl_array(int id, int command, unsigned short *values);
+int CSharedMemoryShims_semctl_status(int id, int command, struct semid_ds *status);
+int CSharedMemoryShims_semtimedop(int id, struct sembuf *operations, size_t count, const struct timespec *timeout);
+
+// futex(2) on a word shared between processes (not FUTEX_PRIVATE_FLAG).
+long CSharedMemoryShims_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *timeout);
+long CSharedMemoryShims_futex_wake(uint32_t *word, int count);
+
+// fcntl is variadic: the integer-argument form (F_ADD_SEALS, F_GET_SEALS).
+int CSharedMemoryShims_fcntl_int(int fd, int command, int argument);
 
 size_t CSharedMemoryShims_CMSG_SPACE(size_t length);
 size_t CSharedMemoryShims_CMSG_LEN(size_t length);
@@ -21,5 +38,13 @@ extern const int CSharedMemoryShims_MREMAP_MAYMOVE;
 extern const unsigned int CSharedMemoryShims_MFD_CLOEXEC;
 extern const unsigned int CSharedMemoryShims_MFD_HUGETLB;
 extern const unsigned int CSharedMemoryShims_MFD_ALLOW_SEALING;
+extern const int CSharedMemoryShims_F_ADD_SEALS;
+extern const int CSharedMemoryShims_F_GET_SEALS;
+extern const int CSharedMemoryShims_F_SEAL_SEAL;
+extern const int CSharedMemoryShims_F_SEAL_SHRINK;
+extern const int CSharedMemoryShims_F_SEAL_GROW;
+extern const int CSharedMemoryShims_F_SEAL_WRITE;
+/// The largest value a System V semaphore holds (SEMVMX, from <linux/sem.h>).
+extern const int CSharedMemoryShims_SEMVMX;
 
 #endif
