@@ -1,5 +1,7 @@
 // The second process of the test suite. It runs a small script given on its command line,
-// one step after another, on one region at a time, using only the library's public API:
+// one step after another, using only the library's public API. Each feature's steps live in
+// their own file as a `[String: Step]` table, merged in `Peer.steps`. Region steps, on one
+// region at a time:
 //
 //   open ADDRESS [ro]        open an existing region (read-only with `ro`)
 //   create ADDRESS SIZE      create a region; prints nothing
@@ -18,56 +20,26 @@ import Glibc
 import SharedMemory
 import SystemPackage
 
+/// One step of a peer script: reads its arguments from the peer and acts.
+typealias Step = @Sendable (inout Peer) throws -> Void
+
 @main
 struct Peer {
     var arguments: ArraySlice<String>
     var region: (any SharedRegion)?
 
+    /// Every step the peer knows, by name.
+    static let steps: [String: Step] = regionSteps
+
     static func main() {
         var peer = Peer(arguments: CommandLine.arguments.dropFirst())
         do {
-            try peer.run()
+            while let name = peer.arguments.popFirst() {
+                guard let step = steps[name] else { throw PeerError("unknown step \(name)") }
+                try step(&peer)
+            }
         } catch {
             fail(2, "\(error)")
-        }
-    }
-
-    mutating func run() throws {
-        while let step = arguments.popFirst() {
-            switch step {
-            case "open":
-                let address = try next("address")
-                let access: SharedRegionAccess = arguments.first == "ro" ? .readOnly : .readWrite
-                if access == .readOnly { arguments.removeFirst() }
-                region = try SharedMemory.open(address, mode: .open, access: access)
-            case "create":
-                let address = try next("address")
-                region = try SharedMemory.open(address, size: try number(next("size")), mode: .create)
-            case "receive-memfd":
-                let socket = FileDescriptor(rawValue: Int32(try number(next("descriptor"))))
-                region = try MemfdRegion.receive(from: socket)
-            case "expect":
-                let offset = try number(next("offset"))
-                let expected = try Self.bytes(fromHex: next("hex"))
-                let found = try current().read(at: offset, count: expected.count)
-                guard found == expected else {
-                    Self.fail(1, "expected \(Self.hex(expected)) at \(offset) of \(try current().address), found \(Self.hex(found))")
-                }
-            case "write":
-                let offset = try number(next("offset"))
-                try current().write(Self.bytes(fromHex: next("hex")), at: offset)
-            case "say":
-                let text = try next("text")
-                Self.say(text == "address" ? try current().address.description : text)
-            case "wait":
-                _ = readLine()
-            case "close":
-                region = nil
-            case "remove":
-                try current().remove()
-            default:
-                throw PeerError("unknown step \(step)")
-            }
         }
     }
 
@@ -76,8 +48,9 @@ struct Peer {
         return argument
     }
 
-    func number(_ text: String) throws -> Int {
-        guard let value = Int(text) else { throw PeerError("not a number: \(text)") }
+    mutating func nextNumber(_ what: String) throws -> Int {
+        let text = try next(what)
+        guard let value = Int(text) else { throw PeerError("\(what) is not a number: \(text)") }
         return value
     }
 
