@@ -34,6 +34,17 @@ public struct SharedMemoryError: Error, Sendable, Equatable, CustomStringConvert
         case limitExceeded
         /// The object exists but its creator never gave it a size within the wait.
         case notReady
+        /// A value at an offset is not aligned as its type or the CPU's atomics need.
+        case misaligned
+        /// The region's header names another layout, version or size than the caller expects.
+        case layoutMismatch
+        /// A wait ended at its timeout (`ETIMEDOUT`, `EAGAIN` from a timed call).
+        case timedOut
+        /// A lock's owner died and nobody marked it consistent: it can never be locked again
+        /// (`ENOTRECOVERABLE`).
+        case notRecoverable
+        /// The calling thread already holds the lock (`EDEADLK`).
+        case deadlock
         /// Any other failure of a C call; `errno` tells which.
         case systemError
     }
@@ -109,6 +120,9 @@ extension SharedMemoryError.Code {
         case .isDirectory, .notDirectory, .tooManySymbolicLinkLevels, .noSuchAddressOrDevice: self = .wrongObjectType
         case .invalidArgument: self = .invalidArgument
         case .fileNameTooLong: self = .invalidAddress
+        case .timedOut: self = .timedOut
+        case .notRecoverable: self = .notRecoverable
+        case .deadlock: self = .deadlock
         default: self = .systemError
         }
     }
@@ -139,6 +153,11 @@ extension Errno {
         case .interrupted: "EINTR"
         case .resourceTemporarilyUnavailable: "EAGAIN"
         case .notSupported: "EOPNOTSUPP"
+        case .timedOut: "ETIMEDOUT"
+        case .notRecoverable: "ENOTRECOVERABLE"
+        case .previousOwnerDied: "EOWNERDEAD"
+        case .deadlock: "EDEADLK"
+        case .resourceBusy: "EBUSY"
         default: "errno"
         }
     }

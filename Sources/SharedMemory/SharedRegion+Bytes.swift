@@ -34,20 +34,18 @@ extension SharedRegion {
         return try body(UnsafeMutableRawBufferPointer(start: mapping.baseAddress, count: mapping.byteCount))
     }
 
-    /// Copies `count` bytes starting at `offset` out of the region.
+    /// Copies `count` bytes starting at `offset` out of the region (all the rest by default).
     public func read(at offset: Int = 0, count: Int? = nil) throws(SharedMemoryError) -> [UInt8] {
-        let mapping = self.mapping
-        let count = count ?? (mapping.byteCount - min(max(offset, 0), mapping.byteCount))
-        try checkBounds(offset: offset, count: count, in: mapping, operation: "read")
-        return [UInt8](UnsafeRawBufferPointer(start: mapping.baseAddress + offset, count: count))
+        let count = count ?? (byteCount - min(max(offset, 0), byteCount))
+        let source = try RegionSlot.pointer(to: UInt8.self, count: count, at: offset, in: self, aligned: false, operation: "read")
+        return [UInt8](UnsafeRawBufferPointer(start: source, count: count))
     }
 
     /// Copies `bytes` into the region at `offset`.
     public func write(_ bytes: some Collection<UInt8>, at offset: Int = 0) throws(SharedMemoryError) {
-        let mapping = self.mapping
         guard access == .readWrite else { throw .readOnly(address, operation: "write") }
-        try checkBounds(offset: offset, count: bytes.count, in: mapping, operation: "write")
-        let destination = UnsafeMutableRawBufferPointer(start: mapping.baseAddress + offset, count: bytes.count)
+        let start = try RegionSlot.pointer(to: UInt8.self, count: bytes.count, at: offset, in: self, aligned: false, operation: "write")
+        let destination = UnsafeMutableRawBufferPointer(start: start, count: bytes.count)
         if bytes.withContiguousStorageIfAvailable({ destination.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
             destination.copyBytes(from: bytes)
         }
@@ -62,17 +60,6 @@ extension SharedRegion {
         let flags = mode == .synchronous ? MS_SYNC : MS_ASYNC
         _ = try SystemCall.value { msync(mapping.baseAddress, mapping.mappedByteCount, flags) }
             .get("msync", address)
-    }
-
-    private func checkBounds(offset: Int, count: Int, in mapping: SharedRegionMapping, operation: String)
-        throws(SharedMemoryError)
-    {
-        guard offset >= 0, count >= 0, offset <= mapping.byteCount, count <= mapping.byteCount - offset else {
-            throw SharedMemoryError(
-                code: .outOfBounds, operation: operation, address: address.description,
-                message: "offset \(offset) and count \(count) reach outside the region's \(mapping.byteCount) bytes",
-                hint: "keep offset + count within byteCount (\(mapping.byteCount))")
-        }
     }
 }
 

@@ -108,10 +108,7 @@ public enum SharedRegionBackend: String, CaseIterable, Sendable, Hashable, Codab
 
     /// FNV-1a over the name's bytes, never 0 (`IPC_PRIVATE`).
     static func key(forName name: String) -> Int32 {
-        var hash: UInt32 = 2_166_136_261
-        for byte in name.utf8 {
-            hash = (hash ^ UInt32(byte)) &* 16_777_619
-        }
+        let hash = FNV1a.hash(name)
         return Int32(bitPattern: hash == 0 ? 1 : hash)
     }
 }

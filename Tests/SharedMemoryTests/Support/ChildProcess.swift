@@ -82,7 +82,7 @@ final class ChildProcess {
         try? input?.close()
         try? output?.close()
         try? errors?.close()
-        if status == nil { kill(pid, SIGKILL); _ = try? finish() }
+        if status == nil { Glibc.kill(pid, SIGKILL); _ = try? finish() }
     }
 
     /// The next line the child prints; nil at end of output.
@@ -117,6 +117,12 @@ final class ChildProcess {
     func closeInput() throws {
         try input?.close()
         input = nil
+    }
+
+    /// Sends `signal` (SIGKILL by default) and waits for the child to end.
+    func kill(_ signal: Int32 = SIGKILL) throws {
+        Glibc.kill(pid, signal)
+        try finish()
     }
 
     /// Everything left on stdout and stderr, and the exit status; closes stdin first.

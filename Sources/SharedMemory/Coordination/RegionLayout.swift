@@ -1,0 +1,66 @@
+/// What a region initialized once holds, recorded in a 64-byte header in front of the
+/// payload, so that a process never mistakes another program's region, or another version
+/// of its own layout, for the one it expects.
+///
+/// Header (little-endian, one cache line):
+///
+/// | offset | field |
+/// |---|---|
+/// | 0 | identifier, `UInt64`: `"SHML"` and the FNV-1a hash of the layout's name |
+/// | 8 | state, `UInt64`, atomic: phase (low 32 bits, the futex word) and initializing pid (high 32) |
+/// | 16 | start time of the initializing process, `UInt64` (so a reused pid is not taken for it) |
+/// | 24 | version, `UInt32` |
+/// | 28 | initializer runs, `UInt32`: more than 1 after a takeover from a dead initializer |
+/// | 32 | payload size, `UInt64` |
+public struct RegionLayout: Sendable, Hashable {
+    /// Identifies the layout; written last by the initializer, checked by every opener.
+    public var identifier: UInt64
+    /// Bumped whenever the payload's format changes; openers demand an exact match.
+    public var version: UInt32
+    /// The bytes after the header.
+    public var payloadByteCount: Int
+
+    /// The header's size; the payload starts at this offset, 64-byte aligned.
+    public static let headerByteCount = 64
+
+    /// A layout named by a string (hashed into the identifier).
+    public init(name: String, version: UInt32, payloadByteCount: Int) {
+        self.init(identifier: 0x5348_4D4C_0000_0000 | UInt64(FNV1a.hash(name)), version: version, payloadByteCount: payloadByteCount)
+    }
+
+    public init(identifier: UInt64, version: UInt32, payloadByteCount: Int) {
+        self.identifier = identifier
+        self.version = version
+        self.payloadByteCount = payloadByteCount
+    }
+
+    /// Header and payload: the region's size.
+    public var totalByteCount: Int { Self.headerByteCount + payloadByteCount }
+
+    enum Field {
+        static let identifier = 0
+        static let state = 8
+        static let ownerStartTime = 16
+        static let version = 24
+        static let initializerRuns = 28
+        static let payloadByteCount = 32
+    }
+
+    /// The phase in the low 32 bits of the state word.
+    enum Phase: UInt32 {
+        case empty = 0
+        case initializing = 1
+        case ready = 2
+    }
+}
+
+/// A region whose payload some process initialized exactly once, as `RegionLayout` says.
+public struct InitializedRegion: Sendable {
+    public let region: any SharedRegion
+    public let layout: RegionLayout
+    /// Whether this call ran the initializer (first, or taking over from a dead initializer).
+    public let initializedHere: Bool
+
+    /// Where the payload starts in `region`.
+    public var payloadOffset: Int { RegionLayout.headerByteCount }
+}

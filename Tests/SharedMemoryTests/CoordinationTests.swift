@@ -1,0 +1,247 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SharedMemory
+import Synchronization
+import Testing
+
+/// Coordination between real processes: mutex, atomics, futex, once-only initialization.
+@Suite("Coordination")
+struct CoordinationTests {
+    static let named = SharedRegionBackend.available.filter { $0.capabilities.contains(.named) }
+    static let processes = 4
+    static let increments = 5_000
+
+    /// Starts `processes` peers with the same steps and waits for all of them.
+    func runPeers(_ steps: [String]) throws {
+        let peers = try (0..<Self.processes).map { _ in try ChildProcess("SharedMemoryTestPeer", steps) }
+        for peer in peers { try peer.expectSuccess() }
+    }
+
+    @Test("N processes x M increments under a ProcessMutex: exactly N*M", arguments: named)
+    func mutexCounter(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "mutex")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        _ = try ProcessMutex.initialize(in: region, at: 64)
+        try runPeers(["open", "\(address)", "mutex-increment", "64", "512", "\(Self.increments)"])
+        #expect(try region.load(UInt64.self, at: 512) == UInt64(Self.processes * Self.increments))
+    }
+
+    @Test("N processes x M increments of a SharedAtomic: exactly N*M", arguments: named)
+    func atomicCounter(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "atomic")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        try runPeers(["open", "\(address)", "atomic-increment", "128", "\(Self.increments)"])
+        let counter = try SharedAtomic<Int>(in: region, at: 128)
+        #expect(counter.withAtomic { $0.load(ordering: .acquiring) } == Self.processes * Self.increments)
+    }
+
+    @Test("a mutex whose owner was killed: owner-died, repair, consistent, count still exact", arguments: named)
+    func ownerDiedThenRepaired(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "robust")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let mutex = try ProcessMutex.initialize(in: region, at: 0)
+        try runPeers(["open", "\(address)", "mutex-increment", "0", "512", "100"])
+
+        let holder = try ChildProcess.peer("open", "\(address)", "mutex-hold", "0")
+        #expect(try holder.readLine() == "locked")
+        try holder.kill()
+
+        #expect(try mutex.lock() == .acquiredPreviousOwnerDied)
+        try region.store(UInt64(Self.processes * 100), at: 512)  // the repair: restore the invariant
+        try mutex.markConsistent()
+        try mutex.unlock()
+        try runPeers(["open", "\(address)", "mutex-increment", "0", "512", "100"])
+        #expect(try region.load(UInt64.self, at: 512) == UInt64(2 * Self.processes * 100))
+        #expect(try mutex.lock() == .acquired)
+        try mutex.unlock()
+    }
+
+    @Test("a mutex not marked consistent after its owner died becomes unusable", arguments: named)
+    func ownerDiedNotRepaired(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "robust")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let mutex = try ProcessMutex.initialize(in: region, at: 0)
+        let holder = try ChildProcess.peer("open", "\(address)", "mutex-hold", "0")
+        #expect(try holder.readLine() == "locked")
+        try holder.kill()
+
+        let error = #expect(throws: SharedMemoryError.self) { try mutex.withLock { } }
+        #expect(error?.code == .notRecoverable)
+        let again = #expect(throws: SharedMemoryError.self) { try mutex.lock() }
+        #expect(again?.code == .notRecoverable)
+        #expect(again?.hint.contains("initialize a new mutex") == true)
+        // The peer sees it too.
+        let peer = try ChildProcess.peer("open", "\(address)", "mutex-increment", "0", "512", "1").finish()
+        #expect(peer.status == 2)
+        #expect(peer.errors.contains("ENOTRECOVERABLE"))
+    }
+
+    @Test("mutex: trylock, timed lock, relock by the owner", arguments: SharedRegionBackend.available)
+    func mutexVariants(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "mutex")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let mutex = try ProcessMutex.initialize(in: region, at: 0)
+        #expect(try mutex.tryLock() == .acquired)
+        let relock = #expect(throws: SharedMemoryError.self) { try mutex.lock() }
+        #expect(relock?.code == .deadlock)
+        try mutex.unlock()
+        #expect(try mutex.lock(timeout: .milliseconds(10)) == .acquired)
+        try mutex.unlock()
+        #expect(try mutex.withLock { 42 } == 42)
+    }
+
+    @Test("a mutex held by a peer: trylock says busy, timed lock times out", arguments: named)
+    func mutexHeldElsewhere(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "mutex")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let mutex = try ProcessMutex.initialize(in: region, at: 0)
+        let holder = try ChildProcess.peer("open", "\(address)", "mutex-hold", "0")
+        defer { try? holder.kill() }
+        #expect(try holder.readLine() == "locked")
+        #expect(try mutex.tryLock() == nil)
+        #expect(try mutex.lock(timeout: .milliseconds(1)) == nil)
+    }
+
+    @Test("futex: a peer sleeps on a word until the test changes it and wakes it", arguments: named)
+    func futexAcrossProcesses(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "futex")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let word = try FutexWord(in: region, at: 256)
+        word.store(7)
+        let sleeper = try ChildProcess.peer("open", "\(address)", "futex-wait", "256", "7")
+        #expect(try sleeper.readLine() == "waiting")
+        word.store(8)
+        word.wakeAll()
+        #expect(try sleeper.readLine() == "woke 8")
+        try sleeper.expectSuccess()
+    }
+
+    @Test("futex: a wait on a changed value returns at once; a timed wait times out")
+    func futexResults() throws {
+        let address = try TestNames.address(.posix, "futex")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 64, mode: .create)
+        let word = try FutexWord(in: region, at: 0)
+        word.store(1)
+        #expect(try word.wait(whileValueIs: 2) == .valueChanged)
+        #expect(try word.wait(whileValueIs: 1, timeout: .milliseconds(1)) == .timedOut)
+        #expect(try SpinThenWait(spins: 10).wait(on: word, whileValueIs: 1, timeout: .milliseconds(1)) == false)
+        #expect(try SpinThenWait().wait(on: word, whileValueIs: 5) == true)
+        #expect(word.wake() == 0)
+    }
+
+    @Test("once-only initialization: racing processes, the initializer runs exactly once", arguments: named)
+    func onceRace(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "once")
+        let counterAddress = try TestNames.address(.posix, "runs")
+        defer { cleanUp(address); cleanUp(counterAddress) }
+        let counter = try SharedMemory.open(counterAddress, size: 64, mode: .create)
+        let peers = try (0..<6).map { _ in
+            try ChildProcess.peer("open", "\(counterAddress)", "once", "\(address)", "orders", "3", "10000")
+        }
+        let answers = try peers.map { try $0.readLine() }
+        for peer in peers { try peer.expectSuccess() }
+        #expect(answers.filter { $0 == "initialized" }.count == 1)
+        #expect(answers.filter { $0 == "opened" }.count == 5)
+        #expect(try SharedAtomic<Int>(in: counter, at: 0).withAtomic { $0.load(ordering: .acquiring) } == 1)
+    }
+
+    @Test("once-only initialization: a peer killed inside the initializer is taken over", arguments: named)
+    func onceTakeover(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "once")
+        let counterAddress = try TestNames.address(.posix, "runs")
+        defer { cleanUp(address); cleanUp(counterAddress) }
+        let counter = try SharedMemory.open(counterAddress, size: 64, mode: .create)
+        let stalled = try ChildProcess.peer("open", "\(counterAddress)", "once-stall", "\(address)", "orders", "1", "512")
+        #expect(try stalled.readLine() == "initializing")
+        try stalled.kill()
+
+        let layout = RegionLayout(name: "orders", version: 1, payloadByteCount: 512)
+        let initialized = try SharedMemory.openOrCreate(address, layout: layout) { fresh in
+            try fresh.region.storeArray([UInt8](repeating: 0xA5, count: 512), at: fresh.payloadOffset)
+        }
+        #expect(initialized.initializedHere)
+        #expect(try SharedAtomic<Int>(in: counter, at: 0).withAtomic { $0.load(ordering: .acquiring) } == 1)
+        let opener = try ChildProcess.peer("open", "\(counterAddress)", "once", "\(address)", "orders", "1", "512")
+        #expect(try opener.readLine() == "opened")
+        try opener.expectSuccess()
+    }
+
+    @Test("once-only initialization: another layout or version is refused")
+    func onceMismatch() throws {
+        let address = try TestNames.address(.posix, "once")
+        defer { cleanUp(address) }
+        let layout = RegionLayout(name: "orders", version: 1, payloadByteCount: 128)
+        _ = try SharedMemory.openOrCreate(address, layout: layout) { _ in }
+        let reopened = try SharedMemory.openOrCreate(address, layout: layout) { _ in Issue.record("ran twice") }
+        #expect(!reopened.initializedHere)
+        for other in [
+            RegionLayout(name: "orders", version: 2, payloadByteCount: 128),
+            RegionLayout(name: "trades", version: 1, payloadByteCount: 128),
+            RegionLayout(name: "orders", version: 1, payloadByteCount: 64),
+        ] {
+            let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.openOrCreate(address, layout: other) { _ in } }
+            #expect(error?.code == .layoutMismatch)
+        }
+    }
+
+    @Test("once-only initialization: a failing initializer leaves the region for the next try")
+    func onceInitializerThrows() throws {
+        struct Refused: Error {}
+        let address = try TestNames.address(.posix, "once")
+        defer { cleanUp(address) }
+        let layout = RegionLayout(name: "orders", version: 1, payloadByteCount: 8)
+        #expect(throws: Refused.self) { try SharedMemory.openOrCreate(address, layout: layout) { _ in throw Refused() } }
+        let second = try SharedMemory.openOrCreate(address, layout: layout) { _ in }
+        #expect(second.initializedHere)
+    }
+
+    @Test("typed views and offsets: values, arrays, relative pointers", arguments: SharedRegionBackend.available)
+    func typedViews(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "views")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 256, mode: .create)
+        try region.store(UInt32(0xDEAD_BEEF), at: 1)  // unaligned on purpose
+        #expect(try region.load(UInt32.self, at: 1) == 0xDEAD_BEEF)
+        try region.storeArray([1.5, 2.5, 3.5], at: 16)
+        #expect(try region.loadArray(of: Double.self, at: 16, count: 3) == [1.5, 2.5, 3.5])
+        let next = RegionOffset<Int64>(byteOffset: 64)
+        try region.store(next, at: 40)  // an offset stored inside the region itself
+        let stored = try region.load(RegionOffset<Int64>.self, at: 40)
+        try stored.store(-9, in: region)
+        #expect(try next.load(from: region) == -9)
+        #expect(stored.advanced(by: 1).byteOffset == 72)
+        #expect(try next.pointer(in: region).pointee == -9)
+    }
+
+    @Test("bad input: misaligned atomics, views past the end, read-only atomics")
+    func badInput() throws {
+        let address = try TestNames.address(.posix, "views")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 100, mode: .create)
+        let misaligned = #expect(throws: SharedMemoryError.self) { try SharedAtomic<UInt64>(in: region, at: 4) }
+        #expect(misaligned?.code == .misaligned)
+        #expect(throws: SharedMemoryError.self) { try FutexWord(in: region, at: 2) }
+        #expect(throws: SharedMemoryError.self) { try ProcessMutex(in: region, at: 1) }
+        #expect(throws: SharedMemoryError.self) { try ProcessMutex(in: region, at: 96) }
+        for offset in [-8, 96, 100, Int.max] {
+            let past = #expect(throws: SharedMemoryError.self) { try region.load(UInt64.self, at: offset) }
+            #expect(past?.code == .outOfBounds)
+        }
+        #expect(throws: SharedMemoryError.self) { try region.loadArray(of: UInt64.self, at: 0, count: 13) }
+        #expect(throws: SharedMemoryError.self) { try region.loadArray(of: UInt64.self, at: 0, count: Int.max) }
+        #expect(throws: SharedMemoryError.self) { try RegionOffset<UInt64>(byteOffset: 99).load(from: region) }
+        let reader = try SharedMemory.open(address, mode: .open, access: .readOnly)
+        let readOnly = #expect(throws: SharedMemoryError.self) { try SharedAtomic<Int>(in: reader, at: 0) }
+        #expect(readOnly?.code == .readOnly)
+        #expect(throws: SharedMemoryError.self) { try reader.store(UInt8(1), at: 0) }
+    }
+}
