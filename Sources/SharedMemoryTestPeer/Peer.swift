@@ -29,7 +29,7 @@ struct Peer {
     var region: (any SharedRegion)?
 
     /// Every step the peer knows, by name.
-    static let steps: [String: Step] = regionSteps.merging(coordinationSteps) { $1 }
+    static let steps: [String: Step] = regionSteps.merging(coordinationSteps) { $1 }.merging(channelSteps) { $1 }
 
     static func main() {
         var peer = Peer(arguments: CommandLine.arguments.dropFirst())

@@ -1,0 +1,139 @@
+import SharedMemory
+import Testing
+
+@Suite("SPSC ring")
+struct SPSCRingTests {
+    /// A region holding one initialized ring of `capacity` data bytes.
+    func ring(_ backend: SharedRegionBackend = .posix, capacity: Int) throws -> any SharedRegion {
+        let region = try SharedMemory.open(
+            try TestNames.address(backend, "ring"), size: SPSCRing.byteCount(capacity: capacity), mode: .create)
+        try SPSCRing.initialize(in: region, capacity: capacity)
+        return region
+    }
+
+    @Test("wraparound at every record boundary, every size, in order and intact")
+    func wraparound() throws {
+        let region = try ring(capacity: 256)
+        defer { try? region.remove() }
+        var producer = try SPSCRing.Producer(in: region)
+        var consumer = try SPSCRing.Consumer(in: region)
+        let maximum = producer.maximumMessageByteCount
+        #expect(maximum == 120)
+        var buffer = [UInt8](repeating: 0, count: maximum)
+        var received = [UInt8](repeating: 0, count: maximum)
+        var index = 0
+        // Each size goes round the ring several times, starting where the last size left
+        // off, so records and wrap markers land at every 8-byte position.
+        for size in 0...maximum {
+            for _ in 0..<(3 * 256 / (size + 8) + 1) {
+                var sent = 0
+                while true {  // fill until full, then drain
+                    for position in 0..<size { buffer[position] = UInt8(truncatingIfNeeded: index + sent + position) }
+                    let accepted = try buffer.withUnsafeBytes { try producer.trySend(UnsafeRawBufferPointer(rebasing: $0[..<size])) }
+                    if !accepted { break }
+                    sent += 1
+                }
+                #expect(sent >= 1)
+                for message in 0..<sent {
+                    let count = try received.withUnsafeMutableBytes { try consumer.tryReceive(into: $0) }
+                    #expect(count == size)
+                    #expect(received[..<size].elementsEqual((0..<size).map { UInt8(truncatingIfNeeded: index + message + $0) }))
+                }
+                #expect(try received.withUnsafeMutableBytes { try consumer.tryReceive(into: $0) } == nil)
+                index += sent
+            }
+        }
+    }
+
+    @Test("zero copy: reserve, write in place, publish; peek, read in place, release")
+    func zeroCopy() throws {
+        let region = try ring(capacity: 1024)
+        defer { try? region.remove() }
+        var producer = try SPSCRing.Producer(in: region)
+        var consumer = try SPSCRing.Consumer(in: region)
+        let empty = consumer.peek()
+        #expect(empty == nil)
+        let reserved = try producer.reserve(16)
+        let slot = try #require(reserved)
+        slot.storeBytes(of: UInt64(0xFEED), toByteOffset: 0, as: UInt64.self)
+        slot.storeBytes(of: UInt64(0xBEEF), toByteOffset: 8, as: UInt64.self)
+        let early = consumer.peek()
+        #expect(early == nil)  // not published yet
+        producer.publish()
+        let peeked = consumer.peek()
+        let message = try #require(peeked)
+        #expect(message.count == 16)
+        #expect(message.load(fromByteOffset: 8, as: UInt64.self) == 0xBEEF)
+        consumer.release()
+        let drained = consumer.peek()
+        #expect(drained == nil)
+    }
+
+    @Test("a full ring refuses; an oversized message and a small buffer are typed errors")
+    func limits() throws {
+        let region = try ring(capacity: 64)
+        defer { try? region.remove() }
+        var producer = try SPSCRing.Producer(in: region)
+        var consumer = try SPSCRing.Consumer(in: region)
+        let big = [UInt8](repeating: 1, count: 24)
+        #expect(try big.withUnsafeBytes { try producer.trySend($0) })
+        #expect(try big.withUnsafeBytes { try producer.trySend($0) })
+        #expect(try !big.withUnsafeBytes { try producer.trySend($0) })
+        do {
+            _ = try producer.reserve(25)
+            Issue.record("a 25-byte message was accepted by a 64-byte ring")
+        } catch {
+            #expect(error.code == .invalidSize)
+        }
+        var small = [UInt8](repeating: 0, count: 8)
+        do {
+            _ = try small.withUnsafeMutableBytes { buffer throws(SharedMemoryError) in try consumer.tryReceive(into: buffer) }
+            Issue.record("a 24-byte message was received into 8 bytes")
+        } catch let error as SharedMemoryError {
+            #expect(error.code == .invalidSize)
+        }
+        let stays = consumer.peek()
+        #expect(stays?.count == 24)  // the message stays
+    }
+
+    @Test("bad rings: uninitialized, bad capacity, misaligned, too small a region")
+    func badRings() throws {
+        let address = try TestNames.address(.posix, "ring")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        #expect(throws: SharedMemoryError.self) { try SPSCRing.Consumer(in: region) }
+        for capacity in [0, 32, 100, 1 << 20] {
+            #expect(throws: SharedMemoryError.self) { try SPSCRing.initialize(in: region, capacity: capacity) }
+        }
+        try SPSCRing.initialize(in: region, at: 64, capacity: 1024)
+        #expect(throws: SharedMemoryError.self) { try SPSCRing.Producer(in: region, at: 8) }
+        #expect(try SPSCRing.Producer(in: region, at: 64).maximumMessageByteCount == 504)
+    }
+
+    @Test(
+        "across processes: every message once, in order, intact",
+        arguments: [(1_000_000, 0, 0), (10_000_000, 0, 0), (100_000, 2_000, 0), (100_000, 0, 2_000)])
+    func acrossProcesses(count: Int, producerDelay: Int, consumerDelay: Int) throws {
+        let region = try ring(capacity: 1 << 16)
+        defer { try? region.remove() }
+        let maximum = 300
+        let consumer = try ChildProcess.peer(
+            "open", "\(region.address)", "ring-consume", "\(count)", "\(maximum)", "\(consumerDelay)")
+        let producer = try ChildProcess.peer(
+            "open", "\(region.address)", "ring-produce", "\(count)", "\(maximum)", "\(producerDelay)")
+        try producer.expectSuccess()
+        #expect(try consumer.readLine() == "received \(count)")
+        try consumer.expectSuccess()
+    }
+
+    @Test("across processes over every named backend", arguments: SharedRegionBackend.available.filter { $0.capabilities.contains(.named) })
+    func everyBackend(backend: SharedRegionBackend) throws {
+        let region = try ring(backend, capacity: 4096)
+        defer { try? region.remove() }
+        let consumer = try ChildProcess.peer("open", "\(region.address)", "ring-consume", "50000", "1000", "0")
+        let producer = try ChildProcess.peer("open", "\(region.address)", "ring-produce", "50000", "1000", "0")
+        try producer.expectSuccess()
+        #expect(try consumer.readLine() == "received 50000")
+        try consumer.expectSuccess()
+    }
+}
