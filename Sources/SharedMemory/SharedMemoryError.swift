@@ -138,6 +138,7 @@ extension Errno {
         case .badFileDescriptor: "EBADF"
         case .interrupted: "EINTR"
         case .resourceTemporarilyUnavailable: "EAGAIN"
+        case .outOfRange: "ERANGE"
         case .notSupported: "EOPNOTSUPP"
         default: "errno"
         }
