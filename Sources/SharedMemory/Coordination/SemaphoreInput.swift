@@ -27,7 +27,7 @@ enum SemaphoreInput {
             throw SharedMemoryError(
                 code: .invalidSize, operation: "semget", address: address.description,
                 message: "a semaphore set holds at least one semaphore; \(wanted) were asked",
-                hint: "pass count: between 1 and \(limit) (SEMMSL)")
+                hint: "pass count: between 1 and \(limit) (SEMMSL), as in `shm sem create ADDRESS --count 1`")
         }
         guard wanted <= limit else {
             throw SharedMemoryError(
@@ -135,9 +135,9 @@ extension Result where Failure == Errno {
                 code: .notFound, operation: "\(operation)", address: address.description, errno: error,
                 message: error == .identifierRemoved
                     ? "the semaphore set was removed while waiting"
-                    : "the semaphore set no longer exists (it was removed)",
-                hint: "another process removed it (IPC_RMID, `shm sem remove`); "
-                    + "create it again (`shm sem create ADDRESS --count N`) to go on")
+                    : "no semaphore set exists with this id (it was removed, or never existed)",
+                hint: "a process removed it (IPC_RMID, `shm sem remove`), or the id is wrong: `ipcs -s` lists "
+                    + "the sets there are; create one again (`shm sem create sysv:KEY --count N`) to go on")
         default:
             return try get(operation, address)
         }
