@@ -7,6 +7,8 @@ extension Peer {
     ///                                       or a comma list of "undo", "nowait", "timeout=SECONDS"),
     ///                                       then say "applied", "would block", "timed out", or
     ///                                       "error CODE: MESSAGE"
+    ///   sem-open-or-create ADDRESS VALUES   open or create the set with initial VALUES (a,b,...),
+    ///                                       say "created" or "opened", then the values it sees
     ///   sem-count SEM REGION OFFSET TIMES   TIMES x: take semaphore 0 with undo, add 1 to the
     ///                                       UInt64 at OFFSET of REGION (not atomically), give it back
     static let semaphoreSteps: [String: Step] = [
@@ -36,6 +38,15 @@ extension Peer {
             } catch {
                 say("error \(error.code): \(error.message)")
             }
+        },
+        "sem-open-or-create": { peer in
+            let address = try peer.next("address")
+            let values = try peer.next("values").split(separator: ",").map { text in
+                guard let value = Int(text) else { throw PeerError("bad value \(text)") }
+                return value
+            }
+            let set = try SystemVSemaphoreSet(address, initialValues: values)
+            say((set.created ? "created " : "opened ") + (try set.values()).map(String.init).joined(separator: ","))
         },
         "sem-count": { peer in
             let set = try SystemVSemaphoreSet(try peer.next("semaphore address"), mode: .open)

@@ -38,6 +38,20 @@ struct SemaphoreTests {
         #expect(try second.values() == [5, 6])
     }
 
+    /// Exactly one creator, and no opener sees the zeros of a fresh set. The gap between
+    /// `semget` and the stamp is microseconds, so this rarely lands inside it: the opener's
+    /// wait itself is proven by `unstampedSet`.
+    @Test("peers racing to open-or-create: one creates, every one sees the initial values")
+    func racingOpenOrCreate() throws {
+        let address = try Self.newAddress()
+        defer { removeSemaphores(address) }
+        let peers = try (0..<6).map { _ in try ChildProcess.peer("sem-open-or-create", "\(address)", "7,9") }
+        let reports = try peers.map { try $0.readLine() }
+        for peer in peers { try peer.expectSuccess() }
+        #expect(reports.filter { $0 == "created 7,9" }.count == 1)
+        #expect(reports.filter { $0 == "opened 7,9" }.count == 5)
+    }
+
     @Test("sysv:private reports sysv:id=N and cannot be opened")
     func privateSet() throws {
         let set = try SystemVSemaphoreSet("sysv:private", count: 1, mode: .create)

@@ -6,6 +6,11 @@ import SystemPackage
 /// Checks what a caller passes for a semaphore set before any call, so bad input is a typed
 /// error that says what to do, and nothing is made or changed.
 enum SemaphoreInput {
+    /// Read once per process: `apply` checks against it on every call, and a lock taken in a
+    /// loop must not read a file each time. If an administrator changes the limits later,
+    /// the kernel's own checks (EINVAL, E2BIG) still hold.
+    static let limits = SemaphoreLimits.current()
+
     /// The semaphore set an address names; only `sysv:` addresses have them.
     static func identifier(of address: RegionAddress) throws(SharedMemoryError) -> SystemVIdentifier {
         guard case .systemV(let identifier) = address else {
@@ -22,7 +27,7 @@ enum SemaphoreInput {
         throws(SharedMemoryError) -> Int?
     {
         guard let wanted = count ?? initialValues?.count else { return nil }
-        let limit = SemaphoreLimits.current()?.semaphoresPerSet ?? Int(Int32.max)
+        let limit = limits?.semaphoresPerSet ?? Int(Int32.max)
         guard wanted >= 1 else {
             throw SharedMemoryError(
                 code: .invalidSize, operation: "semget", address: address.description,
@@ -91,7 +96,7 @@ enum SemaphoreInput {
                 message: "there are no operations to apply",
                 hint: "pass at least one SemaphoreOperation, such as .wait(0) or .signal(0)")
         }
-        if let limit = SemaphoreLimits.current()?.operationsPerCall, operations.count > limit {
+        if let limit = limits?.operationsPerCall, operations.count > limit {
             throw SharedMemoryError(
                 code: .limitExceeded, operation: "semop", address: address.description,
                 message: "\(operations.count) operations in one call is more than SEMOPM (\(limit)) allows",
