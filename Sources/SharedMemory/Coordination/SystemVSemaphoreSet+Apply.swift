@@ -23,8 +23,8 @@ extension SystemVSemaphoreSet {
         try SemaphoreInput.checkTimeout(timeout, address)
         let clock = ContinuousClock()
         let deadline = timeout.map { clock.now + $0 }
+        let id = self.id
         while true {
-            let id = self.id
             let result = buffers.withUnsafeMutableBufferPointer { buffers in
                 SystemCall.value(retryingInterrupts: false) {
                     guard let deadline else {
