@@ -152,6 +152,7 @@ extension Errno {
         case .badFileDescriptor: "EBADF"
         case .interrupted: "EINTR"
         case .resourceTemporarilyUnavailable: "EAGAIN"
+        case .outOfRange: "ERANGE"
         case .notSupported: "EOPNOTSUPP"
         case .timedOut: "ETIMEDOUT"
         case .notRecoverable: "ENOTRECOVERABLE"

@@ -11,7 +11,7 @@ struct Shm: ParsableCommand {
             """,
         subcommands: [
             CreateCommand.self, WriteCommand.self, ReadCommand.self, StatCommand.self, RemoveCommand.self,
-            CompareCommand.self,
+            SemCommand.self, CompareCommand.self,
         ]
     )
 }

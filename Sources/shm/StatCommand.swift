@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Foundation
 import SharedMemory
+import SystemPackage
 
 struct StatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,8 +47,7 @@ struct StatusReport: Encodable {
         address = status.address.description
         backend = status.backend.rawValue
         size = status.byteCount
-        let digits = String(status.permissions.rawValue, radix: 8)
-        mode = String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+        mode = Self.octal(status.permissions)
         uid = status.ownerUserID
         gid = status.ownerGroupID
         attach_count = status.attachCount
@@ -80,18 +80,29 @@ struct StatusReport: Encodable {
         ] {
             if let time { rows.append((label, Self.iso8601(time))) }
         }
-        return rows.map { $0.0.padding(toLength: 14, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
+        return Self.table(rows)
     }
 
-    private static func userName(_ uid: UInt32) -> String {
+    /// Label and value rows, the values lined up.
+    static func table(_ rows: [(String, String)]) -> String {
+        rows.map { $0.0.padding(toLength: 14, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
+    }
+
+    /// Permission bits as people write them: `"0600"`.
+    static func octal(_ permissions: FilePermissions) -> String {
+        let digits = String(permissions.rawValue, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    static func userName(_ uid: UInt32) -> String {
         getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "?"
     }
 
-    private static func groupName(_ gid: UInt32) -> String {
+    static func groupName(_ gid: UInt32) -> String {
         getgrgid(gid).map { String(cString: $0.pointee.gr_name) } ?? "?"
     }
 
-    private static func iso8601(_ seconds: Int) -> String {
+    static func iso8601(_ seconds: Int) -> String {
         Date(timeIntervalSince1970: TimeInterval(seconds)).ISO8601Format()
     }
 }

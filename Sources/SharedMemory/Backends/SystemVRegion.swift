@@ -34,19 +34,13 @@ public final class SystemVRegion: SharedRegion {
         options: SharedRegionOptions = .default
     ) throws(SharedMemoryError) {
         let given = RegionAddress.systemV(identifier)
-        if identifier == .private && mode != .create {
-            // Open-or-create would make a new private segment every time.
-            throw SharedMemoryError(
-                code: .invalidArgument, operation: "\(mode)", address: given.description,
-                message: "sysv:private makes a new segment and cannot be opened",
-                hint: "create it with mode .create, then open it by the id it reports (sysv:id=N)")
-        }
+        try identifier.checkOpenMode(mode)
         try HugePages.check(options, given)
         let ((id, mapping), created) = try OpenProcedure.run(
             mode, size: size, address: given,
             create: { () throws(SharedMemoryError) in
                 let byteCount = try OpenProcedure.sizeForCreating(size, given)
-                let key = try Self.creationKey(identifier)
+                let key = try identifier.creationKey()
                 var flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777)
                 if options.hugePages { flags |= SHM_HUGETLB }
                 let id = try SystemCall.value { shmget(key, byteCount, flags) }.get("shmget", given)
@@ -65,7 +59,7 @@ public final class SystemVRegion: SharedRegion {
             })
         switch identifier {
         case .key(let value): self.key = value
-        case .ftok: self.key = try Self.creationKey(identifier)
+        case .ftok: self.key = try identifier.creationKey()
         case .id, .private: self.key = nil
         }
         // A private segment can only be found again by its id.
@@ -82,38 +76,10 @@ public final class SystemVRegion: SharedRegion {
         if created && options.removeWhenDeinitialized { try? remove() }
     }
 
-    /// The key to create with: given, computed by `ftok`, or `IPC_PRIVATE`.
-    private static func creationKey(_ identifier: SystemVIdentifier) throws(SharedMemoryError) -> Int32 {
-        let address = RegionAddress.systemV(identifier)
-        switch identifier {
-        case .key(let key):
-            return key
-        case .ftok(let path, let project):
-            return try SystemCall.value { ftok(path, Int32(project)) }.get("ftok", address)
-        case .private:
-            return IPC_PRIVATE
-        case .id:
-            throw SharedMemoryError(
-                code: .invalidArgument, operation: "create", address: address.description,
-                message: "sysv:id= names an existing segment, so it can only be opened",
-                hint: "create with sysv:KEY or sysv:private, then open with sysv:id=N")
-        }
-    }
-
     /// The id of the existing segment an identifier names (`shmget(key, 0, 0)`).
     static func existingID(_ identifier: SystemVIdentifier) throws(SharedMemoryError) -> Int32 {
-        let address = RegionAddress.systemV(identifier)
-        switch identifier {
-        case .id(let id):
-            return id
-        case .private:
-            throw SharedMemoryError(
-                code: .invalidArgument, operation: "open", address: address.description,
-                message: "sysv:private names no existing segment",
-                hint: "use the id the creator reports, as sysv:id=N")
-        case .key, .ftok:
-            let key = try creationKey(identifier)
-            return try SystemCall.value { shmget(key, 0, 0) }.get("shmget", address)
+        try identifier.existingID { key throws(SharedMemoryError) in
+            try SystemCall.value { shmget(key, 0, 0) }.get("shmget", .systemV(identifier))
         }
     }
 

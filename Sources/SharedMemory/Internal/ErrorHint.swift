@@ -10,7 +10,12 @@ enum ErrorHint {
         code: SharedMemoryError.Code, operation: String, address: RegionAddress?, errno: Errno
     ) -> String {
         let name = address?.description ?? "the object"
+        // semget, semop, semtimedop, semctl(...): a semaphore set, which the `shm sem` verbs handle.
+        let semaphores = operation.hasPrefix("sem")
         switch code {
+        case .alreadyExists where semaphores:
+            return "\(name) already exists: open it with mode .openOrCreate, "
+                + "or remove it first with `shm sem remove \(name)`"
         case .alreadyExists:
             return "\(name) already exists: open it with mode .openOrCreate (shm create --open-or-create), "
                 + "or remove it first with `shm remove \(name)`"
@@ -18,10 +23,18 @@ enum ErrorHint {
             if case .systemV(.ftok(let path, _)) = address, operation == "ftok" {
                 return "ftok needs \(path) to exist: create that file, or use a plain sysv:KEY"
             }
+            if semaphores {
+                return "no semaphore set exists at \(name): create it first "
+                    + "(mode .create, or `shm sem create \(name) --count N`)"
+            }
             return "nothing exists at \(name): create it first (mode .create, or `shm create \(name) --size BYTES`)"
         case .permissionDenied:
-            let owner = address.flatMap(ObjectOwnership.describe) ?? "its owner and mode are not visible to you"
+            let owner = address.flatMap { ObjectOwnership.describe($0, semaphoreSet: semaphores) }
+                ?? "its owner and mode are not visible to you"
             return "\(name): \(owner); ask the owner to widen the mode, open it read-only, or run as its owner"
+        case .noSpace where semaphores:
+            return "the kernel has no room for more semaphores: see the limits in /proc/sys/kernel/sem "
+                + "(SEMMSL SEMMNS SEMOPM SEMMNI), and `ipcs -s` for sets left behind"
         case .noSpace:
             if address?.backend == .systemV {
                 return "the kernel refused the segment: see the limits in /proc/sys/kernel/shmall and shmmni, "
@@ -49,11 +62,11 @@ enum ErrorHint {
 
 /// Who owns an object and with which mode, for permission hints.
 enum ObjectOwnership {
-    static func describe(_ address: RegionAddress) -> String? {
+    static func describe(_ address: RegionAddress, semaphoreSet: Bool = false) -> String? {
         switch address {
         case .posix(let name): return describeFile(POSIXRegion.Namespace(address: address, name: "/" + name).filesystemPath)
         case .file(let path): return describeFile(path.string)
-        case .systemV(let identifier): return describeSystemV(identifier)
+        case .systemV(let identifier): return describeSystemV(identifier, semaphoreSet: semaphoreSet)
         case .memfd: return nil
         }
     }
@@ -64,14 +77,17 @@ enum ObjectOwnership {
         return owned(uid: info.st_uid, mode: info.st_mode & 0o7777)
     }
 
-    /// Reads `/proc/sysvipc/shm`, which lists every segment with its key, id, mode and owner
-    /// even to those who may not `IPC_STAT` it.
-    private static func describeSystemV(_ identifier: SystemVIdentifier) -> String? {
-        guard let table = SystemFile.contents("/proc/sysvipc/shm") else { return nil }
+    /// Reads `/proc/sysvipc/shm` (or `sem`), which lists every segment (or semaphore set) with
+    /// its key, id, mode and owner even to those who may not `IPC_STAT` it.
+    private static func describeSystemV(_ identifier: SystemVIdentifier, semaphoreSet: Bool) -> String? {
+        guard let table = SystemFile.contents(semaphoreSet ? "/proc/sysvipc/sem" : "/proc/sysvipc/shm") else {
+            return nil
+        }
+        let uidColumn = semaphoreSet ? 4 : 7  // key semid perms nsems uid / key shmid perms size cpid lpid nattch uid
         for line in table.split(separator: "\n").dropFirst() {
             let fields = line.split(whereSeparator: \.isWhitespace)
             guard fields.count > 8, let key = Int32(fields[0]), let id = Int32(fields[1]),
-                let mode = UInt32(fields[2], radix: 8), let uid = UInt32(fields[7])
+                let mode = UInt32(fields[2], radix: 8), let uid = UInt32(fields[uidColumn])
             else { continue }
             let matches: Bool
             switch identifier {

@@ -91,27 +91,23 @@ final class MappedDescriptor: Sendable {
     private static func sizeOnceSized(_ descriptor: Int32, wait: Duration, address: RegionAddress)
         throws(SharedMemoryError) -> Int
     {
-        let clock = ContinuousClock()
-        let deadline = clock.now + wait
-        var pause: UInt32 = 50  // microseconds, doubled up to 10 ms
-        while true {
+        let size = try BoundedPoll.until(wait) { () throws(SharedMemoryError) -> Int? in
             let info = try fileStatus(descriptor, address: address)
             guard (info.st_mode & S_IFMT) == S_IFREG else {
                 throw SharedMemoryError(
                     code: .wrongObjectType, operation: "fstat", address: address.description,
                     message: "the object is not a regular file", hint: "point the address at a regular file")
             }
-            if info.st_size > 0 { return Int(info.st_size) }
-            guard clock.now < deadline else {
-                throw SharedMemoryError(
-                    code: .notReady, operation: "fstat", address: address.description,
-                    message: "the object exists but has size 0 after waiting \(wait)",
-                    hint: "its creator may have died before sizing it; remove it with `shm remove \(address)` "
-                        + "and create it again")
-            }
-            usleep(pause)
-            pause = min(pause * 2, 10_000)
+            return info.st_size > 0 ? Int(info.st_size) : nil
         }
+        guard let size else {
+            throw SharedMemoryError(
+                code: .notReady, operation: "fstat", address: address.description,
+                message: "the object exists but has size 0 after waiting \(wait)",
+                hint: "its creator may have died before sizing it; remove it with `shm remove \(address)` "
+                    + "and create it again")
+        }
+        return size
     }
 
     static func fileStatus(_ descriptor: Int32, address: RegionAddress) throws(SharedMemoryError) -> stat {

@@ -1,0 +1,169 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSharedMemoryShims
+import SystemPackage
+
+/// A System V semaphore set: `semget`, `semop`/`semtimedop` and `semctl`, typed.
+///
+/// The set lives in the kernel until `remove()` (`semctl(IPC_RMID)`) or reboot; `ipcs -s`
+/// lists it. It is found by the same addresses as System V regions (`sysv:KEY`,
+/// `sysv:ftok:/PATH#PROJ`, `sysv:private`, `sysv:id=N`), and a C program calling
+/// `semget(KEY, ...)` meets the same set. Dropping the object changes nothing in the kernel.
+///
+/// Creation and initialisation are two calls in System V (`semget`, then `semctl(SETALL)`),
+/// so an opener could see a set whose values are not set yet. This type closes that gap the
+/// classic way: its creator sets the values, then applies one `semop` that leaves them as they
+/// are but stamps `sem_otime`; an opener waits, bounded by `initializationWait`, until
+/// `sem_otime` is not 0. A set whose creator died in between is reported as `.notReady`.
+public final class SystemVSemaphoreSet: Sendable {
+    /// The address that reopens the set (`sysv:id=N` for a set created with `sysv:private`).
+    public let address: RegionAddress
+    /// The kernel's id for the set (`semid`), as `ipcs -s` shows it.
+    public let id: Int32
+    /// How many semaphores the set holds; fixed when it was created.
+    public let count: Int
+    /// Whether this object created the set (as opposed to opening it).
+    public let created: Bool
+
+    /// Creates or opens a semaphore set (`semget`).
+    ///
+    /// - Parameters:
+    ///   - identifier: a key, an `ftok` path and project, an id (open only) or `.private` (create only).
+    ///   - count: semaphores to create with (1…SEMMSL); when opening, `nil` takes the set as it
+    ///     is and a number must match the set's.
+    ///   - mode: create (`IPC_CREAT | IPC_EXCL`), open (`semget(key, 0, 0)`), or open-or-create
+    ///     without a race (`created` tells which happened; an existing set keeps its values).
+    ///   - permissions: the set's mode; 0600 by default (System V ignores the umask).
+    ///   - initialValues: one value per semaphore (0…32767), set with `semctl(SETALL)` on creation;
+    ///     all 0 when `nil`. `count` may be left out when these are given.
+    ///   - initializationWait: how long an opener waits for the creator to finish initialising
+    ///     (`sem_otime` still 0); `.zero` skips the check, for sets made by programs that never
+    ///     call `semop`.
+    public init(
+        _ identifier: SystemVIdentifier, count: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
+        permissions: FilePermissions = .ownerReadWrite, initialValues: [Int]? = nil,
+        initializationWait: Duration = .seconds(2)
+    ) throws(SharedMemoryError) {
+        let given = RegionAddress.systemV(identifier)
+        try identifier.checkOpenMode(mode)
+        let wanted = try SemaphoreInput.count(count, initialValues: initialValues, given)
+        let ((id, count), created) = try OpenProcedure.run(
+            mode, size: wanted, address: given,
+            create: { () throws(SharedMemoryError) in
+                let count = try SemaphoreInput.countForCreating(wanted, given)
+                let key = try identifier.creationKey()
+                let flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777)
+                let id = try SystemCall.value { semget(key, Int32(count), flags) }.get("semget", given)
+                do throws(SharedMemoryError) {
+                    try Self.initialize(id, values: initialValues ?? Array(repeating: 0, count: count), given)
+                } catch {
+                    _ = CSharedMemoryShims_semctl(id, 0, IPC_RMID)  // leave nothing half-made behind
+                    throw error
+                }
+                return (id, count)
+            },
+            open: { () throws(SharedMemoryError) in
+                let id = try Self.existingID(identifier)
+                let existing = try Self.initializedCount(id, wait: initializationWait, given)
+                if let wanted, wanted != existing {
+                    throw SharedMemoryError(
+                        code: .invalidSize, operation: "semget", address: given.description,
+                        message: "the set holds \(existing) semaphores, not the \(wanted) asked for",
+                        hint: "open it with count: \(existing), or count: nil to take it as it is")
+                }
+                return (id, existing)
+            })
+        // A private set can only be found again by its id.
+        self.address = identifier == .private ? .systemV(.id(id)) : given
+        self.id = id
+        self.count = count
+        self.created = created
+    }
+
+    /// Parses a `sysv:` address, then creates or opens the set as `init(_:count:mode:...)` does.
+    public convenience init(
+        _ address: RegionAddress, count: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
+        permissions: FilePermissions = .ownerReadWrite, initialValues: [Int]? = nil,
+        initializationWait: Duration = .seconds(2)
+    ) throws(SharedMemoryError) {
+        try self.init(
+            SemaphoreInput.identifier(of: address), count: count, mode: mode, permissions: permissions,
+            initialValues: initialValues, initializationWait: initializationWait)
+    }
+
+    /// Parses `address` (`"sysv:0x5e3a"`), then creates or opens the set.
+    public convenience init(
+        _ address: String, count: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
+        permissions: FilePermissions = .ownerReadWrite, initialValues: [Int]? = nil,
+        initializationWait: Duration = .seconds(2)
+    ) throws(SharedMemoryError) {
+        try self.init(
+            RegionAddress(parsing: address), count: count, mode: mode, permissions: permissions,
+            initialValues: initialValues, initializationWait: initializationWait)
+    }
+
+    /// Sets the values, then stamps `sem_otime` with a `semop` that changes nothing: +1 and
+    /// -1 on semaphore 0 in one atomic call (-1 then +1 when it is at the maximum). Openers
+    /// take a stamped set as initialised.
+    private static func initialize(_ id: Int32, values: [Int], _ address: RegionAddress) throws(SharedMemoryError) {
+        var shorts = values.map { UInt16($0) }
+        _ = try SystemCall.value { CSharedMemoryShims_semctl_array(id, SETALL, &shorts) }
+            .get("semctl(SETALL)", address)
+        let up = sembuf(sem_num: 0, sem_op: 1, sem_flg: Int16(IPC_NOWAIT))
+        let down = sembuf(sem_num: 0, sem_op: -1, sem_flg: Int16(IPC_NOWAIT))
+        var stamp = values[0] < SemaphoreLimits.maximumValue ? [up, down] : [down, up]
+        _ = try SystemCall.value { CSharedMemoryShims_semtimedop(id, &stamp, stamp.count, nil) }
+            .get("semop", address)
+    }
+
+    /// The set's size once its creator has stamped it, waiting for that up to `wait`.
+    private static func initializedCount(_ id: Int32, wait: Duration, _ address: RegionAddress)
+        throws(SharedMemoryError) -> Int
+    {
+        let ready = try BoundedPoll.until(wait) { () throws(SharedMemoryError) -> semid_ds? in
+            let status = try kernelStatus(id, address)
+            return status.sem_otime != 0 || wait <= .zero ? status : nil
+        }
+        guard let ready else {
+            throw SharedMemoryError(
+                code: .notReady, operation: "semget", address: address.description,
+                message: "the set exists but no semop has touched it after waiting \(wait): "
+                    + "its creator has not finished initialising it",
+                hint: "its creator may have died half-way: remove it with `shm sem remove \(address)` and create "
+                    + "it again; a set made by a program that never calls semop opens with initializationWait: .zero")
+        }
+        return Int(ready.sem_nsems)
+    }
+
+    /// The id of the existing set an identifier names (`semget(key, 0, 0)`).
+    static func existingID(_ identifier: SystemVIdentifier) throws(SharedMemoryError) -> Int32 {
+        try identifier.existingID { key throws(SharedMemoryError) in
+            try SystemCall.value { semget(key, 0, 0) }.get("semget", .systemV(identifier))
+        }
+    }
+
+    static func kernelStatus(_ id: Int32, _ address: RegionAddress) throws(SharedMemoryError) -> semid_ds {
+        var status = semid_ds()
+        _ = try SystemCall.value { CSharedMemoryShims_semctl_status(id, IPC_STAT, &status) }
+            .get("semctl(IPC_STAT)", semaphoreSet: address)
+        return status
+    }
+
+    /// Removes the set at once (`semctl(IPC_RMID)`): every process waiting on it wakes with
+    /// a `.notFound` error that says it was removed while waiting.
+    public func remove() throws(SharedMemoryError) {
+        try Self.removeSet(id, address)
+    }
+
+    /// Removes the set at a `sysv:` address without opening it (`semget(key, 0, 0)`, then
+    /// `semctl(IPC_RMID)`).
+    public static func remove(_ address: RegionAddress) throws(SharedMemoryError) {
+        try removeSet(existingID(SemaphoreInput.identifier(of: address)), address)
+    }
+
+    private static func removeSet(_ id: Int32, _ address: RegionAddress) throws(SharedMemoryError) {
+        _ = try SystemCall.value { CSharedMemoryShims_semctl(id, 0, IPC_RMID) }
+            .get("semctl(IPC_RMID)", semaphoreSet: address)
+    }
+}
