@@ -29,7 +29,7 @@ struct Peer {
     var region: (any SharedRegion)?
 
     /// Every step the peer knows, by name.
-    static let steps: [String: Step] = regionSteps
+    static let steps: [String: Step] = regionSteps.merging(safetySteps) { $1 }
 
     static func main() {
         var peer = Peer(arguments: CommandLine.arguments.dropFirst())

@@ -58,7 +58,8 @@ public final class MemfdRegion: ResizableRegion {
     ) throws(SharedMemoryError) {
         let address = Self.address(of: descriptor.rawValue)
         self.storage = try MappedDescriptor.openingExistingObject(
-            descriptor.rawValue, requestedByteCount: size, access: access, options: options, address: address)
+            descriptor.rawValue, requestedByteCount: size, access: access, options: options, verifyingOwner: false,
+            address: address)
         self.address = address
         self.created = false
         self.options = options

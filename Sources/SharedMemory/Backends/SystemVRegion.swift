@@ -60,6 +60,9 @@ public final class SystemVRegion: SharedRegion {
             open: { () throws(SharedMemoryError) in
                 let id = try Self.existingID(identifier)
                 let existing = try Self.segmentStatus(id, given)
+                try OwnerTrust.check(
+                    owner: existing.shm_perm.uid, creator: existing.shm_perm.cuid, mode: UInt32(existing.shm_perm.mode),
+                    options: options, address: given)
                 let byteCount = try RegionSize.forOpening(requested: size, existing: Int(existing.shm_segsz), given)
                 return (id, try Self.attach(id, byteCount: byteCount, access: access, options: options, given))
             })

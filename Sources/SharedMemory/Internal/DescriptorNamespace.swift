@@ -46,7 +46,8 @@ extension MappedDescriptor {
             open: { () throws(SharedMemoryError) in
                 let descriptor = try namespace.openExisting(access: access).get(namespace.openCall, address)
                 return try openingExistingObject(
-                    descriptor, requestedByteCount: size, access: access, options: options, address: address)
+                    descriptor, requestedByteCount: size, access: access, options: options, verifyingOwner: true,
+                    address: address)
             })
     }
 }

@@ -84,7 +84,7 @@ enum ObjectOwnership {
         return nil
     }
 
-    private static func owned(uid: UInt32, mode: UInt32) -> String {
+    static func owned(uid: UInt32, mode: UInt32) -> String {
         let user = getpwuid(uid).flatMap { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)"
         return "it belongs to \(user) (uid \(uid)) with mode \(OctalMode.string(mode)), and you are uid \(getuid())"
     }

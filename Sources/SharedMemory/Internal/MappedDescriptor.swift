@@ -45,13 +45,18 @@ final class MappedDescriptor: Sendable {
         }
     }
 
-    /// Maps an existing object, waiting (bounded) for its creator to size it.
+    /// Maps an existing object, waiting (bounded) for its creator to size it; with
+    /// `verifyingOwner`, first refuses an object whose owner is not trusted.
     /// Takes ownership of `descriptor`: it is closed if anything fails.
     static func openingExistingObject(
         _ descriptor: Int32, requestedByteCount: Int?, access: SharedRegionAccess,
-        options: SharedRegionOptions, address: RegionAddress
+        options: SharedRegionOptions, verifyingOwner: Bool, address: RegionAddress
     ) throws(SharedMemoryError) -> MappedDescriptor {
         do {
+            if verifyingOwner {
+                let info = try fileStatus(descriptor, address: address)
+                try OwnerTrust.check(owner: info.st_uid, mode: info.st_mode, options: options, address: address)
+            }
             let existing = try sizeOnceSized(descriptor, wait: options.sizeWait, address: address)
             let byteCount = try RegionSize.forOpening(requested: requestedByteCount, existing: existing, address)
             return try mapping(descriptor, byteCount: byteCount, access: access, options: options, address: address)

@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SharedMemory
+import SystemPackage
+
+// Steps for the safety suite:
+//
+//   fails CODE STEP ARGS...      run STEP; exit 1 unless it throws a SharedMemoryError with CODE
+//   create-mode ADDRESS SIZE MODE  create with octal permission bits
+//   give-to UID GID              hand the System V segment to another owner (IPC_SET)
+//   umask OCTAL                  set this process's umask
+//   fds                          print what each open descriptor of this process points at
+extension Peer {
+    static let safetySteps: [String: Step] = [
+        "fails": { peer in
+            let expected = try peer.next("error code")
+            let name = try peer.next("step")
+            guard let step = steps[name] else { throw PeerError("unknown step \(name)") }
+            do {
+                try step(&peer)
+            } catch let error as SharedMemoryError {
+                guard error.code.rawValue == expected else {
+                    fail(1, "\(name) failed with \(error.code), expected \(expected): \(error)")
+                }
+                return
+            }
+            fail(1, "\(name) succeeded, expected \(expected)")
+        },
+        "create-mode": { peer in
+            let address = try peer.next("address")
+            let size = try peer.nextNumber("size")
+            guard let mode = UInt32(try peer.next("mode"), radix: 8) else { throw PeerError("mode is not octal") }
+            peer.region = try SharedMemory.open(
+                address, size: size, mode: .create, permissions: FilePermissions(rawValue: mode))
+        },
+        "give-to": { peer in
+            guard let segment = try peer.current() as? SystemVRegion else { throw PeerError("not a System V region") }
+            try segment.setOwner(
+                userID: UInt32(try peer.nextNumber("uid")), groupID: UInt32(try peer.nextNumber("gid")))
+        },
+        "umask": { peer in
+            guard let mask = UInt32(try peer.next("mask"), radix: 8) else { throw PeerError("umask is not octal") }
+            umask(mode_t(mask))
+        },
+        "fds": { _ in
+            let directory = try FileDescriptor.open("/proc/self/fd", .readOnly, options: [.directory, .closeOnExec])
+            guard let stream = fdopendir(directory.rawValue) else { throw Errno(rawValue: errno) }
+            defer { closedir(stream) }
+            while let entry = readdir(stream) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                var target = [CChar](repeating: 0, count: 4096)
+                let count = readlink("/proc/self/fd/" + name, &target, target.count - 1)
+                if count > 0 { say("\(name) " + String(decoding: target[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
+            }
+        },
+    ]
+}
