@@ -6,7 +6,9 @@ import SystemPackage
 
 // Steps for the safety suite:
 //
-//   fails CODE STEP ARGS...      run STEP; exit 1 unless it throws a SharedMemoryError with CODE
+//   fails CODE STEP ARGS...      run STEP; exit 1 unless it throws a SharedMemoryError with CODE,
+//                                which is printed
+//   fill BYTE                    write BYTE (hex) into every byte of the region
 //   create-mode ADDRESS SIZE MODE  create with octal permission bits
 //   give-to UID GID              hand the System V segment to another owner (IPC_SET)
 //   umask OCTAL                  set this process's umask
@@ -23,6 +25,7 @@ extension Peer {
                 guard error.code.rawValue == expected else {
                     fail(1, "\(name) failed with \(error.code), expected \(expected): \(error)")
                 }
+                say("\(error)")
                 return
             }
             fail(1, "\(name) succeeded, expected \(expected)")
@@ -33,6 +36,10 @@ extension Peer {
             guard let mode = UInt32(try peer.next("mode"), radix: 8) else { throw PeerError("mode is not octal") }
             peer.region = try SharedMemory.open(
                 address, size: size, mode: .create, permissions: FilePermissions(rawValue: mode))
+        },
+        "fill": { peer in
+            guard let byte = UInt8(try peer.next("byte"), radix: 16) else { throw PeerError("fill takes one hex byte") }
+            _ = try peer.current().withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: byte) }
         },
         "give-to": { peer in
             guard let segment = try peer.current() as? SystemVRegion else { throw PeerError("not a System V region") }

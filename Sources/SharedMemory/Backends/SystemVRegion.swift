@@ -46,6 +46,7 @@ public final class SystemVRegion: SharedRegion {
             mode, size: size, address: given,
             create: { () throws(SharedMemoryError) in
                 let byteCount = try OpenProcedure.sizeForCreating(size, given)
+                try Capacity.checkSystemVSegment(of: byteCount, given)
                 let key = try Self.creationKey(identifier)
                 var flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777)
                 if options.hugePages { flags |= SHM_HUGETLB }

@@ -38,8 +38,7 @@ enum ErrorHint {
             }
             return "\(name) is not a regular file (a directory?): give the path of a regular file"
         case .invalidArgument where address?.backend == .systemV && operation == "shmget":
-            let maximum = SystemFile.contents("/proc/sys/kernel/shmmax")?
-                .split(whereSeparator: \.isWhitespace).first ?? "?"
+            let maximum = SystemVLimits.current().shmmax.map { "\($0)" } ?? "?"
             return "the size must be within 1…shmmax (\(maximum)) and not larger than an existing segment's"
         default:
             return "see `man \(operation)` for what \(errno.shortName) means here"
@@ -64,24 +63,17 @@ enum ObjectOwnership {
         return owned(uid: info.st_uid, mode: info.st_mode & 0o7777)
     }
 
-    /// Reads `/proc/sysvipc/shm`, which lists every segment with its key, id, mode and owner
+    /// From `/proc/sysvipc/shm`, which lists every segment with its key, id, mode and owner
     /// even to those who may not `IPC_STAT` it.
     private static func describeSystemV(_ identifier: SystemVIdentifier) -> String? {
-        guard let table = SystemFile.contents("/proc/sysvipc/shm") else { return nil }
-        for line in table.split(separator: "\n").dropFirst() {
-            let fields = line.split(whereSeparator: \.isWhitespace)
-            guard fields.count > 8, let key = Int32(fields[0]), let id = Int32(fields[1]),
-                let mode = UInt32(fields[2], radix: 8), let uid = UInt32(fields[7])
-            else { continue }
-            let matches: Bool
+        let segment = SystemVTable.segments().first { segment in
             switch identifier {
-            case .key(let wanted): matches = key == wanted
-            case .id(let wanted): matches = id == wanted
-            case .ftok, .private: matches = false
+            case .key(let wanted): segment.key == wanted
+            case .id(let wanted): segment.id == wanted
+            case .ftok, .private: false
             }
-            if matches { return owned(uid: uid, mode: mode & 0o777) }
         }
-        return nil
+        return segment.map { owned(uid: $0.uid, mode: $0.mode) }
     }
 
     static func owned(uid: UInt32, mode: UInt32) -> String {

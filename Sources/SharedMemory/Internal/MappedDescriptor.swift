@@ -67,9 +67,9 @@ final class MappedDescriptor: Sendable {
     }
 
     /// Allocates the backing store up front (`fallocate`), so a full filesystem is an error
-    /// here rather than a `SIGBUS` at first touch; checks first that there is room.
+    /// here rather than a `SIGBUS` at first touch. Callers check `Capacity` first: on a
+    /// memfd, `fallocate` beyond the memory there is would end in the OOM killer.
     private static func reserve(_ descriptor: Int32, _ byteCount: Int, _ address: RegionAddress) throws(SharedMemoryError) {
-        try Capacity.checkReservation(of: byteCount, address)
         _ = try SystemCall.value { CSharedMemoryShims_fallocate(descriptor, 0, 0, off_t(byteCount)) }
             .get("fallocate", address)
     }
@@ -137,6 +137,9 @@ final class MappedDescriptor: Sendable {
         guard access == .readWrite else { throw .readOnly(address, operation: "resize") }
         try state.withLock { (mapping: inout SharedRegionMapping) throws(SharedMemoryError) in
             if byteCount > mapping.byteCount {
+                if options.reserveBackingStore {
+                    try Capacity.checkReservation(of: byteCount - mapping.byteCount, address)
+                }
                 _ = try SystemCall.value { ftruncate(descriptor, off_t(byteCount)) }.get("ftruncate", address)
                 if options.reserveBackingStore { try Self.reserve(descriptor, byteCount, address) }
             }
