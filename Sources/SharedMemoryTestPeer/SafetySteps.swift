@@ -13,6 +13,7 @@ import SystemPackage
 //   give-to UID GID              hand the System V segment to another owner (IPC_SET)
 //   umask OCTAL                  set this process's umask
 //   fds                          print what each open descriptor of this process points at
+//   receive-sealed FD SEALS [ro] receive a memfd, demanding SEALS (comma-separated: shrink,grow,write,seal)
 extension Peer {
     static let safetySteps: [String: Step] = [
         "fails": { peer in
@@ -49,6 +50,18 @@ extension Peer {
         "umask": { peer in
             guard let mask = UInt32(try peer.next("mask"), radix: 8) else { throw PeerError("umask is not octal") }
             umask(mode_t(mask))
+        },
+        "receive-sealed": { peer in
+            let socket = FileDescriptor(rawValue: Int32(try peer.nextNumber("descriptor")))
+            let names: [String: MemfdSeals] = ["shrink": .shrink, "grow": .grow, "write": .write, "seal": .seal]
+            var seals: MemfdSeals = []
+            for name in try peer.next("seals").split(separator: ",") {
+                guard let seal = names[String(name)] else { throw PeerError("unknown seal \(name)") }
+                seals.insert(seal)
+            }
+            let access: SharedRegionAccess = peer.arguments.first == "ro" ? .readOnly : .readWrite
+            if access == .readOnly { peer.arguments.removeFirst() }
+            peer.region = try MemfdRegion.receive(from: socket, access: access, requiringSeals: seals)
         },
         "fds": { _ in
             let directory = try FileDescriptor.open("/proc/self/fd", .readOnly, options: [.directory, .closeOnExec])
