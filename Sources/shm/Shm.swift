@@ -10,7 +10,7 @@ struct Shm: ParsableCommand {
             sysv:id=SHMID, sysv:private, file:/ABSOLUTE/PATH, memfd:NAME.
             """,
         subcommands: [
-            CreateCommand.self, WriteCommand.self, ReadCommand.self, StatCommand.self, RemoveCommand.self,
+            CreateCommand.self, WriteCommand.self, ReadCommand.self, StatCommand.self, ListCommand.self, RemoveCommand.self,
             CompareCommand.self,
         ]
     )

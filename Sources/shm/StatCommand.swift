@@ -60,10 +60,16 @@ struct StatusReport: Encodable {
         modification_time = status.modificationTime?.seconds
     }
 
-    var json: String {
+    var json: String { Self.json(self, empty: "{}") }
+
+    static func json(_ value: some Encodable, empty: String) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+        return String(decoding: (try? encoder.encode(value)) ?? Data(empty.utf8), as: UTF8.self)
+    }
+
+    static func userName(_ uid: UInt32) -> String {
+        getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "?"
     }
 
     var table: String {
@@ -81,10 +87,6 @@ struct StatusReport: Encodable {
             if let time { rows.append((label, Self.iso8601(time))) }
         }
         return rows.map { $0.0.padding(toLength: 14, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
-    }
-
-    private static func userName(_ uid: UInt32) -> String {
-        getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "?"
     }
 
     private static func groupName(_ gid: UInt32) -> String {

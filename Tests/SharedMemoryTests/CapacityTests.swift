@@ -62,7 +62,7 @@ struct CapacityTests {
         "a full tmpfs: creation fails with the capacity error, no SIGBUS, nothing left",
         .enabled(if: geteuid() == 0 && Privileges.hasSystemAdministration, "needs root and CAP_SYS_ADMIN to mount a tmpfs"))
     func fullFilesystem() throws {
-        let directory = "\(FileLocation.directory)/\(TestNames.unique("tmpfs"))"
+        let directory = "\(TestNames.fileDirectory)/\(TestNames.unique("tmpfs"))"
         #expect(mkdir(directory, 0o700) == 0)
         defer { rmdir(directory) }
         try #require(mount("tmpfs", directory, "tmpfs", 0, "size=1m,mode=0700") == 0, "mount: \(Errno(rawValue: errno))")
