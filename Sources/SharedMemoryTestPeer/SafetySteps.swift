@@ -68,7 +68,9 @@ extension Peer {
             guard let stream = fdopendir(directory.rawValue) else { throw Errno(rawValue: errno) }
             defer { closedir(stream) }
             while let entry = readdir(stream) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                // In place: a dirent is only as long as its name.
+                let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+                let name = String(cString: UnsafeRawPointer(entry).advanced(by: offset).assumingMemoryBound(to: CChar.self))
                 var target = [CChar](repeating: 0, count: 4096)
                 let count = readlink("/proc/self/fd/" + name, &target, target.count - 1)
                 if count > 0 { say("\(name) " + String(decoding: target[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)) }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 @testable import SharedMemory
 import SystemPackage
 import Testing
@@ -87,13 +88,6 @@ struct CapacityTests {
     }
 
     static func entries(of directory: String) throws -> [String] {
-        guard let stream = opendir(directory) else { throw Errno(rawValue: errno) }
-        defer { closedir(stream) }
-        var names: [String] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
     }
 }

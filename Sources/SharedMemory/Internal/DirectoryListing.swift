@@ -16,7 +16,7 @@ enum DirectoryListing {
         defer { closedir(stream) }
         var files: [(String, stat)] = []
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = Self.name(of: entry)
             var info = stat()
             // Gone since readdir saw it: nothing to list.
             guard name != ".", name != "..", lstat(directory + "/" + name, &info) == 0,
@@ -25,5 +25,12 @@ enum DirectoryListing {
             files.append((name, info))
         }
         return files.sorted { $0.0 < $1.0 }
+    }
+
+    /// `d_name`, read in place: a `dirent` from `readdir` is only as long as its name, so
+    /// copying the whole fixed-size field would read past it.
+    static func name(of entry: UnsafePointer<dirent>) -> String {
+        let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        return String(cString: UnsafeRawPointer(entry).advanced(by: offset).assumingMemoryBound(to: CChar.self))
     }
 }
