@@ -28,11 +28,14 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "SharedMemoryTestPeer", dependencies: ["SharedMemory"]),
+        // Plain C with the bare calls (shmget, shm_open, open, semget): the other side of
+        // the interop tests, built by SwiftPM so no C compiler has to be found at test time.
+        .executableTarget(name: "InteropFixture", path: "Tests/Fixtures/InteropFixture"),
         .testTarget(
             name: "SharedMemoryTests",
             // The executables are dependencies so that `swift test` builds them: the tests
             // launch them as the second process.
-            dependencies: ["SharedMemory", "SharedMemoryTestPeer", "shm"]
+            dependencies: ["SharedMemory", "SharedMemoryTestPeer", "shm", "InteropFixture"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -45,5 +45,6 @@ const int CSharedMemoryShims_F_SEAL_SEAL = F_SEAL_SEAL;
 const int CSharedMemoryShims_F_SEAL_SHRINK = F_SEAL_SHRINK;
 const int CSharedMemoryShims_F_SEAL_GROW = F_SEAL_GROW;
 const int CSharedMemoryShims_F_SEAL_WRITE = F_SEAL_WRITE;
+const int CSharedMemoryShims_O_TMPFILE = O_TMPFILE;
 // <linux/sem.h> clashes with glibc's <sys/sem.h>; SEMVMX has been 32767 since Linux 1.0.
 const int CSharedMemoryShims_SEMVMX = 32767;

@@ -20,6 +20,14 @@ public struct SharedMemoryError: Error, Sendable, Equatable, CustomStringConvert
         case notFound
         /// The caller may not do this to the object (`EACCES`, `EPERM`).
         case permissionDenied
+        /// The object belongs to a user this process does not trust: someone else may have
+        /// created it under the expected name. See `SharedRegionOptions.trustedOwners`.
+        case untrustedOwner
+        /// A received memfd lacks seals the receiver demanded (`F_GET_SEALS`).
+        case missingSeals
+        /// The object is in use in a way that forbids this (`EBUSY`): `F_SEAL_WRITE` while
+        /// a process maps the memory shared and writable.
+        case busy
         /// The object exists but is not what this backend works with (a directory, a symlink).
         case wrongObjectType
         /// Writing through a read-only mapping.
@@ -119,6 +127,7 @@ extension SharedMemoryError.Code {
         case .tooManyOpenFiles, .tooManyOpenFilesInSystem: self = .limitExceeded
         case .isDirectory, .notDirectory, .tooManySymbolicLinkLevels, .noSuchAddressOrDevice: self = .wrongObjectType
         case .invalidArgument: self = .invalidArgument
+        case .resourceBusy: self = .busy
         case .fileNameTooLong: self = .invalidAddress
         case .timedOut: self = .timedOut
         case .notRecoverable: self = .notRecoverable
@@ -159,6 +168,7 @@ extension Errno {
         case .previousOwnerDied: "EOWNERDEAD"
         case .deadlock: "EDEADLK"
         case .resourceBusy: "EBUSY"
+        case .noSuchProcess: "ESRCH"
         default: "errno"
         }
     }

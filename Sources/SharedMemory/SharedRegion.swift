@@ -95,6 +95,12 @@ public struct SharedRegionOptions: Sendable, Hashable {
     /// How long an opener waits for a POSIX or file object that exists but that its
     /// creator has not sized yet, before failing with `.notReady`.
     public var sizeWait: Duration = .seconds(2)
+    /// Owners (user ids) whose objects `open` accepts besides this process's effective user
+    /// and root. Opening an existing POSIX, file or System V object checks its owner (`fstat`
+    /// on the opened descriptor, `shmctl(IPC_STAT)` for System V, where the creator must be
+    /// trusted too) and refuses anyone else's with `.untrustedOwner`: an object another user
+    /// created under the expected name (squatting) is never used by accident.
+    public var trustedOwners: Set<UInt32> = []
 
     public init() {}
 

@@ -29,7 +29,8 @@ struct Peer {
     var region: (any SharedRegion)?
 
     /// Every step the peer knows, by name.
-    static let steps: [String: Step] = [regionSteps, coordinationSteps, channelSteps, semaphoreSteps]
+    static let steps: [String: Step] = [regionSteps, coordinationSteps, channelSteps, semaphoreSteps,
+        safetySteps]
         .reduce(into: [:]) { all, table in all.merge(table) { $1 } }
 
     static func main() {

@@ -54,3 +54,18 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw ExitCode.failure
     }
 }
+
+/// `--trust-owner UID`, for the verbs that open a region: whose objects to accept besides
+/// the user running `shm` and root.
+struct TrustOptions: ParsableArguments {
+    @Option(
+        name: .customLong("trust-owner"),
+        help: "Accept a region owned by this user id too (repeatable); by default only yours and root's.")
+    var trustedOwners: [UInt32] = []
+
+    var regionOptions: SharedRegionOptions {
+        var options = SharedRegionOptions()
+        options.trustedOwners = Set(trustedOwners)
+        return options
+    }
+}

@@ -18,6 +18,8 @@ struct CreateCommand: ParsableCommand {
     @Flag(help: "Open the region if it exists instead of failing.")
     var openOrCreate = false
 
+    @OptionGroup var trust: TrustOptions
+
     func validate() throws {
         if case .memfd = address {
             throw ValidationError(
@@ -29,7 +31,8 @@ struct CreateCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let region = try SharedMemory.open(
-                address, size: size.value, mode: openOrCreate ? .openOrCreate : .create, permissions: mode.permissions)
+                address, size: size.value, mode: openOrCreate ? .openOrCreate : .create, permissions: mode.permissions,
+                options: trust.regionOptions)
             Output.line(region.address.description)
         }
     }

@@ -18,6 +18,8 @@ struct ReadCommand: ParsableCommand {
     @Flag(help: "Print lowercase hex digits and a newline instead of raw bytes.")
     var hex = false
 
+    @OptionGroup var trust: TrustOptions
+
     func validate() throws {
         if offset < 0 { throw ValidationError("--offset must not be negative") }
         if let count, count < 0 { throw ValidationError("--count must not be negative") }
@@ -25,7 +27,7 @@ struct ReadCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let region = try SharedMemory.open(address, mode: .open, access: .readOnly)
+            let region = try SharedMemory.open(address, mode: .open, access: .readOnly, options: trust.regionOptions)
             let bytes = try region.read(at: offset, count: count)
             if hex {
                 Output.line(Hex.string(bytes))

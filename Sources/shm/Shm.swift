@@ -10,8 +10,8 @@ struct Shm: ParsableCommand {
             sysv:id=SHMID, sysv:private, file:/ABSOLUTE/PATH, memfd:NAME.
             """,
         subcommands: [
-            CreateCommand.self, WriteCommand.self, ReadCommand.self, StatCommand.self, RemoveCommand.self,
-            SemCommand.self, CompareCommand.self,
+            CreateCommand.self, WriteCommand.self, ReadCommand.self, StatCommand.self, ListCommand.self,
+            RemoveCommand.self, SemCommand.self, CompareCommand.self,
         ]
     )
 }

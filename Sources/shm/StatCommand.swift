@@ -60,10 +60,16 @@ struct StatusReport: Encodable {
         modification_time = status.modificationTime?.seconds
     }
 
-    var json: String {
+    var json: String { Self.json(self, empty: "{}") }
+
+    static func json(_ value: some Encodable, empty: String) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+        return String(decoding: (try? encoder.encode(value)) ?? Data(empty.utf8), as: UTF8.self)
+    }
+
+    static func userName(_ uid: UInt32) -> String {
+        getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "?"
     }
 
     var table: String {
@@ -92,10 +98,6 @@ struct StatusReport: Encodable {
     static func octal(_ permissions: FilePermissions) -> String {
         let digits = String(permissions.rawValue, radix: 8)
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-    }
-
-    static func userName(_ uid: UInt32) -> String {
-        getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "?"
     }
 
     static func groupName(_ gid: UInt32) -> String {

@@ -19,6 +19,8 @@ struct WriteCommand: ParsableCommand {
     @Option(help: "A file whose contents to write.")
     var file: String?
 
+    @OptionGroup var trust: TrustOptions
+
     func validate() throws {
         if hex != nil && file != nil { throw ValidationError("give --hex or --file, not both") }
         if let hex, Hex.bytes(hex) == nil {
@@ -45,7 +47,7 @@ struct WriteCommand: ParsableCommand {
         }
         try reportingErrors {
             // Check the bounds before mapping, so a write that cannot fit changes nothing.
-            let region = try SharedMemory.open(address, mode: .open)
+            let region = try SharedMemory.open(address, mode: .open, options: trust.regionOptions)
             try region.write(bytes, at: offset)
         }
     }

@@ -44,6 +44,7 @@ extern const int CSharedMemoryShims_F_SEAL_SEAL;
 extern const int CSharedMemoryShims_F_SEAL_SHRINK;
 extern const int CSharedMemoryShims_F_SEAL_GROW;
 extern const int CSharedMemoryShims_F_SEAL_WRITE;
+extern const int CSharedMemoryShims_O_TMPFILE;
 /// The largest value a System V semaphore holds (SEMVMX, from <linux/sem.h>).
 extern const int CSharedMemoryShims_SEMVMX;
 

@@ -65,6 +65,7 @@ public final class MappedFileRegion: ResizableRegion {
         let path: FilePath
         var openCall: StaticString { "open" }
         var filesystemPath: String { path.string }
+        var directory: String { path.removingLastComponent().string }
         // O_NOFOLLOW: a symbolic link planted at the path is refused (ELOOP), not followed.
         // O_NONBLOCK: a FIFO planted there fails the regular-file check instead of hanging.
         private var flags: Int32 { O_NOFOLLOW | O_NONBLOCK }

@@ -13,8 +13,8 @@ import SystemPackage
 public final class MemfdRegion: ResizableRegion {
     public let address: RegionAddress
     public let created: Bool
-    private let storage: MappedDescriptor
-    private let options: SharedRegionOptions
+    let storage: MappedDescriptor
+    let options: SharedRegionOptions
 
     public var access: SharedRegionAccess { storage.access }
     public var mapping: SharedRegionMapping { storage.mapping }
@@ -35,6 +35,7 @@ public final class MemfdRegion: ResizableRegion {
         let address = try RegionAddress(parsing: "memfd:" + name)
         try HugePages.check(options, address)
         let byteCount = try OpenProcedure.sizeForCreating(size, address)
+        if options.reserveBackingStore { try Capacity.checkReservation(of: byteCount, address) }
         var flags = CSharedMemoryShims_MFD_CLOEXEC | CSharedMemoryShims_MFD_ALLOW_SEALING
         if options.hugePages { flags |= CSharedMemoryShims_MFD_HUGETLB }
         let descriptor = try SystemCall.value { CSharedMemoryShims_memfd_create(name, flags) }
@@ -52,25 +53,39 @@ public final class MemfdRegion: ResizableRegion {
     /// - Parameters:
     ///   - descriptor: a memfd (or any regular-file) descriptor; closed by this region.
     ///   - size: bytes to map (`nil`: all of it).
+    ///   - requiringSeals: seals the descriptor must carry (`fcntl(F_GET_SEALS)`), checked
+    ///     before mapping: without them it is closed and refused with `.missingSeals`.
+    ///     Demand `.shrink` so the sender cannot cut the memory under this mapping (`SIGBUS`);
+    ///     with `.write`, map with `access: .readOnly` (the kernel refuses writable mappings).
     public init(
         adopting descriptor: FileDescriptor, size: Int? = nil, access: SharedRegionAccess = .readWrite,
-        options: SharedRegionOptions = .default
+        requiringSeals: MemfdSeals = [], options: SharedRegionOptions = .default
     ) throws(SharedMemoryError) {
         let address = Self.address(of: descriptor.rawValue)
+        do {
+            try MemfdSeals.require(requiringSeals, on: descriptor.rawValue, address)
+        } catch {
+            try? descriptor.close()
+            throw error
+        }
         self.storage = try MappedDescriptor.openingExistingObject(
-            descriptor.rawValue, requestedByteCount: size, access: access, options: options, address: address)
+            descriptor.rawValue, requestedByteCount: size, access: access, options: options, verifyingOwner: false,
+            address: address)
         self.address = address
         self.created = false
         self.options = options
     }
 
-    /// Waits for a descriptor on a Unix-domain socket (`recvmsg`, `SCM_RIGHTS`) and maps it.
+    /// Waits for a descriptor on a Unix-domain socket (`recvmsg` with `MSG_CMSG_CLOEXEC`,
+    /// `SCM_RIGHTS`) and maps it; `requiringSeals` as in `init(adopting:requiringSeals:)`.
     public static func receive(
         from socket: FileDescriptor, size: Int? = nil, access: SharedRegionAccess = .readWrite,
-        options: SharedRegionOptions = .default
+        requiringSeals: MemfdSeals = [], options: SharedRegionOptions = .default
     ) throws(SharedMemoryError) -> MemfdRegion {
         let descriptor = try DescriptorPassing.receive(from: socket.rawValue)
-        return try MemfdRegion(adopting: FileDescriptor(rawValue: descriptor), size: size, access: access, options: options)
+        return try MemfdRegion(
+            adopting: FileDescriptor(rawValue: descriptor), size: size, access: access, requiringSeals: requiringSeals,
+            options: options)
     }
 
     /// Sends this region's descriptor over a Unix-domain socket (`sendmsg`, `SCM_RIGHTS`).

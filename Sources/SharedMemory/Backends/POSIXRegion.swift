@@ -67,6 +67,7 @@ public final class POSIXRegion: ResizableRegion {
         var openCall: StaticString { "shm_open" }
         // glibc's shm_open opens NAME under /dev/shm.
         var filesystemPath: String { "/dev/shm" + name }
+        var directory: String { "/dev/shm" }
 
         func createExclusively(permissions: FilePermissions) -> Result<Int32, Errno> {
             SystemCall.value { shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, permissions.rawValue) }

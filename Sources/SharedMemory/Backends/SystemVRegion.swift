@@ -40,6 +40,7 @@ public final class SystemVRegion: SharedRegion {
             mode, size: size, address: given,
             create: { () throws(SharedMemoryError) in
                 let byteCount = try OpenProcedure.sizeForCreating(size, given)
+                try Capacity.checkSystemVSegment(of: byteCount, given)
                 let key = try identifier.creationKey()
                 var flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777)
                 if options.hugePages { flags |= SHM_HUGETLB }
@@ -54,6 +55,9 @@ public final class SystemVRegion: SharedRegion {
             open: { () throws(SharedMemoryError) in
                 let id = try Self.existingID(identifier)
                 let existing = try Self.segmentStatus(id, given)
+                try OwnerTrust.check(
+                    owner: existing.shm_perm.uid, creator: existing.shm_perm.cuid, mode: UInt32(existing.shm_perm.mode),
+                    options: options, address: given)
                 let byteCount = try RegionSize.forOpening(requested: size, existing: Int(existing.shm_segsz), given)
                 return (id, try Self.attach(id, byteCount: byteCount, access: access, options: options, given))
             })
@@ -87,7 +91,7 @@ public final class SystemVRegion: SharedRegion {
         _ id: Int32, byteCount: Int, access: SharedRegionAccess, options: SharedRegionOptions, _ address: RegionAddress
     ) throws(SharedMemoryError) -> SharedRegionMapping {
         let flags = access == .readOnly ? SHM_RDONLY : 0
-        let base = try SystemCall.pointer { shmat(id, nil, flags) }.get("shmat", address)
+        let base = try SystemCall.pointer { shmat(id, nil, flags) }.vanishedSegment.get("shmat", address)
         let mapping = SharedRegionMapping(baseAddress: base, byteCount: byteCount)
         do {
             try MappingSetup.apply(options, to: mapping, access: access, address: address)
@@ -100,7 +104,7 @@ public final class SystemVRegion: SharedRegion {
 
     static func segmentStatus(_ id: Int32, _ address: RegionAddress) throws(SharedMemoryError) -> shmid_ds {
         var status = shmid_ds()
-        _ = try SystemCall.value { shmctl(id, IPC_STAT, &status) }.get("shmctl(IPC_STAT)", address)
+        _ = try SystemCall.value { shmctl(id, IPC_STAT, &status) }.vanishedSegment.get("shmctl(IPC_STAT)", address)
         return status
     }
 
@@ -111,7 +115,7 @@ public final class SystemVRegion: SharedRegion {
     }
 
     static func removeSegment(_ id: Int32, _ address: RegionAddress) throws(SharedMemoryError) {
-        _ = try SystemCall.value { shmctl(id, IPC_RMID, nil) }.get("shmctl(IPC_RMID)", address)
+        _ = try SystemCall.value { shmctl(id, IPC_RMID, nil) }.vanishedSegment.get("shmctl(IPC_RMID)", address)
     }
 
     /// Size, mode, owner, attach count, creator and last pid, and times (`shmctl(IPC_STAT)`).
@@ -161,5 +165,14 @@ public final class SystemVRegion: SharedRegion {
     /// Lets the segment's pages be swapped again (`shmctl(SHM_UNLOCK)`).
     public func unlockFromMemory() throws(SharedMemoryError) {
         _ = try SystemCall.value { shmctl(id, SHM_UNLOCK, nil) }.get("shmctl(SHM_UNLOCK)", address)
+    }
+}
+
+extension Result where Failure == Errno {
+    /// `EINVAL` from a call on a segment id means no segment has that id (any more): it was
+    /// removed, perhaps between `shmget` finding it by key and this call. As `EIDRM`, that
+    /// is `.notFound`, which open-or-create answers by trying again.
+    var vanishedSegment: Result<Success, Errno> {
+        mapError { $0 == .invalidArgument ? .identifierRemoved : $0 }
     }
 }

@@ -2,9 +2,11 @@
 import Glibc
 #endif
 
-/// What the system can give, checked before reserving backing store: `fallocate` on a
-/// memfd (whose tmpfs has no size limit) would otherwise take memory until the OOM killer
-/// ends the process, and on a filesystem it would fail only after filling it.
+/// What the system can give, checked before anything is created, so that asking for too
+/// much is a typed error naming the limit and leaves nothing behind: free space before
+/// reserving backing store (`fallocate` on a memfd, whose tmpfs has no size limit, would
+/// otherwise take memory until the OOM killer ends the process, and on a filesystem it
+/// would fail only after filling it), and the System V limits before `shmget` and `semget`.
 enum Capacity {
     static func checkReservation(of byteCount: Int, _ address: RegionAddress) throws(SharedMemoryError) {
         guard let (available, place) = available(for: address), byteCount > available else { return }
@@ -20,7 +22,7 @@ enum Capacity {
         case .posix: return freeSpace(of: "/dev/shm")
         case .file(let path): return freeSpace(of: path.removingLastComponent().string)
         case .memfd: return availableMemory()
-        case .systemV: return nil  // shmget accounts the segment itself (ENOMEM)
+        case .systemV: return nil  // checkSystemVSegment
         }
     }
 
@@ -40,5 +42,103 @@ enum Capacity {
             total += kibibytes * 1024
         }
         return (total, "memory (MemAvailable + SwapFree)")
+    }
+}
+
+/// The System V limits of this IPC namespace (`/proc/sys/kernel/shm*` and `sem`); a limit
+/// that cannot be read is not enforced here (the kernel still is).
+struct SystemVLimits {
+    var shmmax: UInt64?
+    /// In pages.
+    var shmall: UInt64?
+    var shmmni: Int?
+    /// `/proc/sys/kernel/sem`: semaphores per set, in the system, per `semop`, sets.
+    var semmsl: Int?, semmns: Int?, semopm: Int?, semmni: Int?
+
+    static func current() -> SystemVLimits {
+        func number(_ name: String) -> UInt64? {
+            SystemFile.contents("/proc/sys/kernel/" + name).flatMap { UInt64($0.trimmingWhitespace) }
+        }
+        let sem = (SystemFile.contents("/proc/sys/kernel/sem") ?? "").split(whereSeparator: \.isWhitespace)
+            .map { Int($0) }
+        return SystemVLimits(
+            shmmax: number("shmmax"), shmall: number("shmall"), shmmni: number("shmmni").map { Int(clamping: $0) },
+            semmsl: sem.count == 4 ? sem[0] : nil, semmns: sem.count == 4 ? sem[1] : nil,
+            semopm: sem.count == 4 ? sem[2] : nil, semmni: sem.count == 4 ? sem[3] : nil)
+    }
+}
+
+extension Capacity {
+    /// Refuses a new segment of `byteCount` bytes beyond `shmmax`, `shmall` (pages, counting
+    /// the segments that exist) or `shmmni` (segments).
+    static func checkSystemVSegment(
+        of byteCount: Int, _ address: RegionAddress, limits: SystemVLimits = .current(),
+        existing: [SystemVTable.Segment] = SystemVTable.segments()
+    ) throws(SharedMemoryError) {
+        if let shmmax = limits.shmmax, UInt64(byteCount) > shmmax {
+            throw limit(address, "shmget", "\(byteCount) bytes asked, but kernel.shmmax is \(shmmax)", "shmmax", "\(byteCount)")
+        }
+        if let shmall = limits.shmall {
+            let pages = { (bytes: Int) in UInt64(PageSize.roundUp(bytes) / PageSize.bytes) }
+            let used = existing.reduce(UInt64(0)) { $0 &+ pages($1.byteCount) }
+            if used &+ pages(byteCount) > shmall {
+                throw limit(
+                    address, "shmget",
+                    "\(pages(byteCount)) pages asked, \(used) in use, but kernel.shmall is \(shmall) pages",
+                    "shmall", "\(used + pages(byteCount))")
+            }
+        }
+        if let shmmni = limits.shmmni, existing.count >= shmmni {
+            throw limit(address, "shmget", "\(existing.count) segments exist and kernel.shmmni is \(shmmni)", "shmmni", "\(existing.count + 1)")
+        }
+    }
+
+    /// Refuses a new semaphore set of `count` semaphores beyond `SEMMSL` (per set), `SEMMNS`
+    /// (in the system, counting the sets that exist) or `SEMMNI` (sets): for `semget`.
+    static func checkSemaphoreSet(
+        of count: Int, _ address: RegionAddress, limits: SystemVLimits = .current(),
+        existing: [SystemVTable.SemaphoreSet] = SystemVTable.semaphoreSets()
+    ) throws(SharedMemoryError) {
+        if let semmsl = limits.semmsl, count > semmsl {
+            throw limit(address, "semget", "\(count) semaphores asked, but SEMMSL (per set) is \(semmsl)", "sem", "SEMMSL")
+        }
+        let used = existing.reduce(0) { $0 + $1.count }
+        if let semmns = limits.semmns, used + count > semmns {
+            throw limit(
+                address, "semget", "\(count) semaphores asked, \(used) in use, but SEMMNS is \(semmns)", "sem", "SEMMNS")
+        }
+        if let semmni = limits.semmni, existing.count >= semmni {
+            throw limit(address, "semget", "\(existing.count) semaphore sets exist and SEMMNI is \(semmni)", "sem", "SEMMNI")
+        }
+    }
+
+    /// Refuses one `semop` of more operations than `SEMOPM`.
+    static func checkSemaphoreOperations(_ count: Int, _ address: RegionAddress, limits: SystemVLimits = .current())
+        throws(SharedMemoryError)
+    {
+        if let semopm = limits.semopm, count > semopm {
+            throw limit(address, "semop", "\(count) operations in one call, but SEMOPM is \(semopm)", "sem", "SEMOPM")
+        }
+    }
+
+    private static func limit(
+        _ address: RegionAddress, _ operation: String, _ message: String, _ setting: String, _ needed: String
+    ) -> SharedMemoryError {
+        let hint =
+            setting == "sem"
+            ? "ask for less, remove unused sets (`ipcs -s`, `shm list`), or raise \(needed) in kernel.sem "
+                + "(/proc/sys/kernel/sem: SEMMSL SEMMNS SEMOPM SEMMNI)"
+            : "ask for less, remove unused segments (`ipcs -m`, `shm remove --stale`), or raise the limit: "
+                + "sysctl kernel.\(setting)=\(needed) or more"
+        return SharedMemoryError(
+            code: .limitExceeded, operation: operation, address: address.description, message: message, hint: hint)
+    }
+}
+
+extension String {
+    var trimmingWhitespace: Substring {
+        let start = firstIndex { !$0.isWhitespace } ?? endIndex
+        let end = lastIndex { !$0.isWhitespace }.map(index(after:)) ?? endIndex
+        return self[start..<max(start, end)]
     }
 }

@@ -9,9 +9,12 @@ protocol DescriptorNamespace {
     var address: RegionAddress { get }
     /// Where the object appears in the filesystem (`/dev/shm/NAME` for POSIX).
     var filesystemPath: String { get }
+    /// The directory that holds it (`/dev/shm` for POSIX), where it is made before it is named.
+    var directory: String { get }
     /// The C call that opens (`shm_open`, `open`), for errors.
     var openCall: StaticString { get }
-    /// Creates the object, failing with `EEXIST` if it is there (`O_CREAT | O_EXCL`).
+    /// Creates the object, failing with `EEXIST` if it is there (`O_CREAT | O_EXCL`): only
+    /// where the filesystem cannot make an unnamed file (see `createFullyMade`).
     func createExclusively(permissions: FilePermissions) -> Result<Int32, Errno>
     /// Opens the existing object.
     func openExisting(access: SharedRegionAccess) -> Result<Int32, Errno>
@@ -21,7 +24,7 @@ protocol DescriptorNamespace {
 
 extension MappedDescriptor {
     /// Creates, opens or opens-or-creates the object `namespace` names, and maps it. A
-    /// creation that fails half-way removes what it made.
+    /// creation that fails half-way leaves nothing behind.
     static func openNamed(
         _ namespace: some DescriptorNamespace, size: Int?, mode: SharedRegionOpenMode,
         access: SharedRegionAccess, permissions: FilePermissions, options: SharedRegionOptions
@@ -32,21 +35,15 @@ extension MappedDescriptor {
             mode, size: size, address: address,
             create: { () throws(SharedMemoryError) in
                 let byteCount = try OpenProcedure.sizeForCreating(size, address)
-                let descriptor = try namespace.createExclusively(permissions: permissions)
-                    .get(namespace.openCall, address)
-                do throws(SharedMemoryError) {
-                    return try sizingNewObject(
-                        descriptor, byteCount: byteCount, permissions: permissions, access: access,
-                        options: options, address: address)
-                } catch {
-                    try? namespace.remove()
-                    throw error
-                }
+                if options.reserveBackingStore { try Capacity.checkReservation(of: byteCount, address) }
+                return try namespace.createFullyMade(
+                    byteCount: byteCount, permissions: permissions, access: access, options: options)
             },
             open: { () throws(SharedMemoryError) in
                 let descriptor = try namespace.openExisting(access: access).get(namespace.openCall, address)
                 return try openingExistingObject(
-                    descriptor, requestedByteCount: size, access: access, options: options, address: address)
+                    descriptor, requestedByteCount: size, access: access, options: options, verifyingOwner: true,
+                    address: address)
             })
     }
 }

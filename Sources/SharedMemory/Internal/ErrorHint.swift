@@ -51,8 +51,7 @@ enum ErrorHint {
             }
             return "\(name) is not a regular file (a directory?): give the path of a regular file"
         case .invalidArgument where address?.backend == .systemV && operation == "shmget":
-            let maximum = SystemFile.contents("/proc/sys/kernel/shmmax")?
-                .split(whereSeparator: \.isWhitespace).first ?? "?"
+            let maximum = SystemVLimits.current().shmmax.map { "\($0)" } ?? "?"
             return "the size must be within 1…shmmax (\(maximum)) and not larger than an existing segment's"
         default:
             return "see `man \(operation)` for what \(errno.shortName) means here"
@@ -77,30 +76,24 @@ enum ObjectOwnership {
         return owned(uid: info.st_uid, mode: info.st_mode & 0o7777)
     }
 
-    /// Reads `/proc/sysvipc/shm` (or `sem`), which lists every segment (or semaphore set) with
+    /// From `/proc/sysvipc/shm` (or `sem`), which lists every segment (or semaphore set) with
     /// its key, id, mode and owner even to those who may not `IPC_STAT` it.
     private static func describeSystemV(_ identifier: SystemVIdentifier, semaphoreSet: Bool) -> String? {
-        guard let table = SystemFile.contents(semaphoreSet ? "/proc/sysvipc/sem" : "/proc/sysvipc/shm") else {
-            return nil
-        }
-        let uidColumn = semaphoreSet ? 4 : 7  // key semid perms nsems uid / key shmid perms size cpid lpid nattch uid
-        for line in table.split(separator: "\n").dropFirst() {
-            let fields = line.split(whereSeparator: \.isWhitespace)
-            guard fields.count > 8, let key = Int32(fields[0]), let id = Int32(fields[1]),
-                let mode = UInt32(fields[2], radix: 8), let uid = UInt32(fields[uidColumn])
-            else { continue }
-            let matches: Bool
+        let objects: [(key: Int32, id: Int32, uid: UInt32, mode: UInt32)] =
+            semaphoreSet
+            ? SystemVTable.semaphoreSets().map { ($0.key, $0.id, $0.uid, $0.mode) }
+            : SystemVTable.segments().map { ($0.key, $0.id, $0.uid, $0.mode) }
+        let object = objects.first { object in
             switch identifier {
-            case .key(let wanted): matches = key == wanted
-            case .id(let wanted): matches = id == wanted
-            case .ftok, .private: matches = false
+            case .key(let wanted): object.key == wanted
+            case .id(let wanted): object.id == wanted
+            case .ftok, .private: false
             }
-            if matches { return owned(uid: uid, mode: mode & 0o777) }
         }
-        return nil
+        return object.map { owned(uid: $0.uid, mode: $0.mode) }
     }
 
-    private static func owned(uid: UInt32, mode: UInt32) -> String {
+    static func owned(uid: UInt32, mode: UInt32) -> String {
         let user = getpwuid(uid).flatMap { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)"
         return "it belongs to \(user) (uid \(uid)) with mode \(OctalMode.string(mode)), and you are uid \(getuid())"
     }

@@ -9,22 +9,46 @@ import SystemPackage
 /// backends have in common. It owns both: `deinit` unmaps and closes.
 final class MappedDescriptor: Sendable {
     let descriptor: Int32
-    let access: SharedRegionAccess
-    // Only `resize` changes the mapping; the lock makes readers see a whole one.
-    private let state: Mutex<SharedRegionMapping>
+    // Only `resize` and `remapped` change the mapping; the lock makes readers see a whole one.
+    private let state: Mutex<(mapping: SharedRegionMapping, access: SharedRegionAccess)>
 
-    var mapping: SharedRegionMapping { state.withLock { $0 } }
+    var mapping: SharedRegionMapping { state.withLock { $0.mapping } }
+    var access: SharedRegionAccess { state.withLock { $0.access } }
 
     private init(descriptor: Int32, access: SharedRegionAccess, mapping: SharedRegionMapping) {
         self.descriptor = descriptor
-        self.access = access
-        self.state = Mutex(mapping)
+        self.state = Mutex((mapping, access))
     }
 
     deinit {
-        let mapping = state.withLock { $0 }
+        let mapping = self.mapping
         munmap(mapping.baseAddress, mapping.byteCount)
         close(descriptor)
+    }
+
+    /// Runs `change` while this process maps nothing of the object, then maps it again at
+    /// the same address: with `newAccess` if `change` succeeded, as before if it failed. For
+    /// what the kernel refuses while a shared mapping exists (`F_SEAL_WRITE`). Meanwhile the
+    /// address range holds an inaccessible private mapping, so nothing else can take it.
+    func remapped(
+        as newAccess: SharedRegionAccess, options: SharedRegionOptions, address: RegionAddress,
+        around change: () throws(SharedMemoryError) -> Void
+    ) throws(SharedMemoryError) {
+        try state.withLock { (state: inout (mapping: SharedRegionMapping, access: SharedRegionAccess)) throws(SharedMemoryError) in
+            let (base, count) = (state.mapping.baseAddress, state.mapping.byteCount)
+            _ = try SystemCall.pointer {
+                mmap(base, count, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0)
+            }.get("mmap", address)
+            var outcome: SharedMemoryError?
+            do throws(SharedMemoryError) { try change() } catch { outcome = error }
+            let access = outcome == nil ? newAccess : state.access
+            let protection = access == .readWrite ? PROT_READ | PROT_WRITE : PROT_READ
+            _ = try SystemCall.pointer { mmap(base, count, protection, MAP_SHARED | MAP_FIXED, descriptor, 0) }
+                .get("mmap", address)
+            state.access = access
+            try MappingSetup.apply(options, to: state.mapping, access: access, address: address)
+            if let outcome { throw outcome }
+        }
     }
 
     /// Sizes a descriptor that was just created (`fchmod`, `ftruncate`, `fallocate`) and maps it.
@@ -45,13 +69,18 @@ final class MappedDescriptor: Sendable {
         }
     }
 
-    /// Maps an existing object, waiting (bounded) for its creator to size it.
+    /// Maps an existing object, waiting (bounded) for its creator to size it; with
+    /// `verifyingOwner`, first refuses an object whose owner is not trusted.
     /// Takes ownership of `descriptor`: it is closed if anything fails.
     static func openingExistingObject(
         _ descriptor: Int32, requestedByteCount: Int?, access: SharedRegionAccess,
-        options: SharedRegionOptions, address: RegionAddress
+        options: SharedRegionOptions, verifyingOwner: Bool, address: RegionAddress
     ) throws(SharedMemoryError) -> MappedDescriptor {
         do {
+            if verifyingOwner {
+                let info = try fileStatus(descriptor, address: address)
+                try OwnerTrust.check(owner: info.st_uid, mode: info.st_mode, options: options, address: address)
+            }
             let existing = try sizeOnceSized(descriptor, wait: options.sizeWait, address: address)
             let byteCount = try RegionSize.forOpening(requested: requestedByteCount, existing: existing, address)
             return try mapping(descriptor, byteCount: byteCount, access: access, options: options, address: address)
@@ -62,9 +91,9 @@ final class MappedDescriptor: Sendable {
     }
 
     /// Allocates the backing store up front (`fallocate`), so a full filesystem is an error
-    /// here rather than a `SIGBUS` at first touch; checks first that there is room.
+    /// here rather than a `SIGBUS` at first touch. Callers check `Capacity` first: on a
+    /// memfd, `fallocate` beyond the memory there is would end in the OOM killer.
     private static func reserve(_ descriptor: Int32, _ byteCount: Int, _ address: RegionAddress) throws(SharedMemoryError) {
-        try Capacity.checkReservation(of: byteCount, address)
         _ = try SystemCall.value { CSharedMemoryShims_fallocate(descriptor, 0, 0, off_t(byteCount)) }
             .get("fallocate", address)
     }
@@ -126,8 +155,17 @@ final class MappedDescriptor: Sendable {
     func resize(to byteCount: Int, options: SharedRegionOptions, address: RegionAddress) throws(SharedMemoryError) {
         try RegionSize.validate(byteCount, address)
         guard access == .readWrite else { throw .readOnly(address, operation: "resize") }
-        try state.withLock { (mapping: inout SharedRegionMapping) throws(SharedMemoryError) in
+        try state.withLock { (state: inout (mapping: SharedRegionMapping, access: SharedRegionAccess)) throws(SharedMemoryError) in
+            let mapping = state.mapping
+            // The object changes size first: if the kernel refuses (a sealed memfd, a full
+            // disk), this process's mapping is left as it was.
+            if byteCount < mapping.byteCount {
+                _ = try SystemCall.value { ftruncate(descriptor, off_t(byteCount)) }.get("ftruncate", address)
+            }
             if byteCount > mapping.byteCount {
+                if options.reserveBackingStore {
+                    try Capacity.checkReservation(of: byteCount - mapping.byteCount, address)
+                }
                 _ = try SystemCall.value { ftruncate(descriptor, off_t(byteCount)) }.get("ftruncate", address)
                 if options.reserveBackingStore { try Self.reserve(descriptor, byteCount, address) }
             }
@@ -135,10 +173,7 @@ final class MappedDescriptor: Sendable {
                 CSharedMemoryShims_mremap(
                     mapping.baseAddress, mapping.byteCount, byteCount, CSharedMemoryShims_MREMAP_MAYMOVE)
             }.get("mremap", address)
-            if byteCount < mapping.byteCount {
-                _ = try SystemCall.value { ftruncate(descriptor, off_t(byteCount)) }.get("ftruncate", address)
-            }
-            mapping = SharedRegionMapping(baseAddress: base, byteCount: byteCount)
+            state.mapping = SharedRegionMapping(baseAddress: base, byteCount: byteCount)
         }
     }
 }

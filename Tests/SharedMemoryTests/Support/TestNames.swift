@@ -26,3 +26,11 @@ func cleanUp(_ address: RegionAddress) {
 func hex(_ bytes: [UInt8]) -> String {
     bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
 }
+
+extension TestNames {
+    /// Where `address(.file)` puts files: `$TMPDIR` or `/tmp`.
+    static let fileDirectory: String = {
+        guard case .file(let path) = try? SharedRegionBackend.file.address(forName: "probe") else { return "/tmp" }
+        return path.removingLastComponent().string
+    }()
+}

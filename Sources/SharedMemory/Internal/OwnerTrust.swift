@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whose objects `open` accepts: this process's effective user, root, and
+/// `SharedRegionOptions.trustedOwners`. Anyone else may have created the object under the
+/// name we expected (squatting) to read what we write or to feed us what we read.
+enum OwnerTrust {
+    /// Refuses an object whose owner, or System V creator, is not trusted.
+    ///
+    /// Called with what `fstat` says of the descriptor already opened, or what
+    /// `shmctl(IPC_STAT)` says of the segment id about to be attached: the object checked is
+    /// the object used, with no window for it to be swapped by name in between.
+    static func check(
+        owner: UInt32, creator: UInt32? = nil, mode: UInt32, options: SharedRegionOptions, address: RegionAddress
+    ) throws(SharedMemoryError) {
+        let trusted = options.trustedOwners.union([geteuid(), 0])
+        // A System V owner can hand the segment to any uid (IPC_SET), even root's; the
+        // creator uid it cannot change.
+        guard let untrusted = [owner, creator].compactMap({ $0 }).first(where: { !trusted.contains($0) }) else {
+            return
+        }
+        let creatorNote = untrusted == owner ? "" : "it was created by uid \(untrusted), which is not trusted; "
+        throw SharedMemoryError(
+            code: .untrustedOwner, operation: "open", address: address.description,
+            message: creatorNote + ObjectOwnership.owned(uid: owner, mode: mode & 0o7777)
+                + (untrusted == owner ? ", an owner this process does not trust" : ""),
+            hint: "if that user is expected, trust it with SharedRegionOptions.trustedOwners (shm: --trust-owner "
+                + "\(untrusted)); otherwise someone may be squatting on the name: remove it (`shm remove \(address)` "
+                + "as root or its owner) and create it again")
+    }
+}
