@@ -20,10 +20,19 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The same measured operations in plain C: the "limit" side of every ratio.
+        .target(name: "CReference"),
+        .target(
+            name: "SharedMemoryComparison",
+            dependencies: [
+                "SharedMemory", "CReference",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         .executableTarget(
             name: "shm",
             dependencies: [
-                "SharedMemory",
+                "SharedMemory", "SharedMemoryComparison",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -31,11 +40,16 @@ let package = Package(
         // Plain C with the bare calls (shmget, shm_open, open, semget): the other side of
         // the interop tests, built by SwiftPM so no C compiler has to be found at test time.
         .executableTarget(name: "InteropFixture", path: "Tests/Fixtures/InteropFixture"),
+        // Counts the heap allocations of the ring's fast path (for the tests).
+        .target(name: "CAllocationCounter", path: "Tests/Fixtures/CAllocationCounter"),
+        .executableTarget(
+            name: "AllocationProbe", dependencies: ["SharedMemory", "CAllocationCounter"],
+            path: "Tests/Fixtures/AllocationProbe"),
         .testTarget(
             name: "SharedMemoryTests",
             // The executables are dependencies so that `swift test` builds them: the tests
             // launch them as the second process.
-            dependencies: ["SharedMemory", "SharedMemoryTestPeer", "shm", "InteropFixture"]
+            dependencies: ["SharedMemory", "SharedMemoryComparison", "SharedMemoryTestPeer", "shm", "InteropFixture", "AllocationProbe"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -11,7 +11,7 @@ struct Shm: ParsableCommand {
             """,
         subcommands: [
             CreateCommand.self, WriteCommand.self, ReadCommand.self, StatCommand.self, ListCommand.self,
-            RemoveCommand.self, SemCommand.self, CompareCommand.self,
+            RemoveCommand.self, SemCommand.self, CompareCommand.self, ComparePeerCommand.self,
         ]
     )
 }

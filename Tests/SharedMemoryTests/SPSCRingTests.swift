@@ -126,6 +126,22 @@ struct SPSCRingTests {
         try consumer.expectSuccess()
     }
 
+    /// AllocationProbe counts every malloc of its process: 100,000 messages through the ring
+    /// must not add a single one.
+    @Test("no heap allocation per message", arguments: [64, 1000])
+    func noAllocationPerMessage(size: Int) throws {
+        let address = try TestNames.address(.posix, "alloc")
+        defer { cleanUp(address) }
+        let probe = try ChildProcess("AllocationProbe", ["\(address)", "100000", "\(size)"])
+        let result = try probe.finish()
+        #expect(result.status == 0, "\(result.errors)")
+        let lines = String(decoding: result.output, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 2)
+        // The control: one malloc outside the loop is seen, so the zero below means something.
+        #expect(lines.first.flatMap { Int($0.dropFirst("control ".count)) }.map { $0 >= 1 } == true, "\(lines)")
+        #expect(lines.last == "allocations 0 in 100000 messages")
+    }
+
     @Test("across processes over every named backend", arguments: SharedRegionBackend.available.filter { $0.capabilities.contains(.named) })
     func everyBackend(backend: SharedRegionBackend) throws {
         let region = try ring(backend, capacity: 4096)

@@ -40,11 +40,14 @@ public final class SystemVRegion: SharedRegion {
             mode, size: size, address: given,
             create: { () throws(SharedMemoryError) in
                 let byteCount = try OpenProcedure.sizeForCreating(size, given)
-                try Capacity.checkSystemVSegment(of: byteCount, given)
                 let key = try identifier.creationKey()
                 var flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777)
                 if options.hugePages { flags |= SHM_HUGETLB }
-                let id = try SystemCall.value { shmget(key, byteCount, flags) }.get("shmget", given)
+                let created = SystemCall.value { shmget(key, byteCount, flags) }
+                if case .failure(let error) = created, error != .fileExists {
+                    try Capacity.checkSystemVSegment(of: byteCount, given)  // name the limit that refused it
+                }
+                let id = try created.get("shmget", given)
                 do throws(SharedMemoryError) {
                     return (id, try Self.attach(id, byteCount: byteCount, access: access, options: options, given))
                 } catch {

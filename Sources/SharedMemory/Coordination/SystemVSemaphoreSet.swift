@@ -54,7 +54,11 @@ public final class SystemVSemaphoreSet: Sendable {
                 let count = try SemaphoreInput.countForCreating(wanted, given)
                 let key = try identifier.creationKey()
                 let flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777)
-                let id = try SystemCall.value { semget(key, Int32(count), flags) }.get("semget", given)
+                let created = SystemCall.value { semget(key, Int32(count), flags) }
+                if case .failure(let error) = created, error != .fileExists {
+                    try Capacity.checkSemaphoreSet(of: count, given)  // name the limit that refused it
+                }
+                let id = try created.get("semget", given)
                 do throws(SharedMemoryError) {
                     try Self.initialize(id, values: initialValues ?? Array(repeating: 0, count: count), given)
                 } catch {

@@ -9,6 +9,7 @@ import Glibc
 /// would fail only after filling it), and the System V limits before `shmget` and `semget`.
 enum Capacity {
     static func checkReservation(of byteCount: Int, _ address: RegionAddress) throws(SharedMemoryError) {
+        if case .memfd = address, byteCount <= freeMemoryAtLeast() { return }  // the common case, without /proc
         guard let (available, place) = available(for: address), byteCount > available else { return }
         throw SharedMemoryError(
             code: .noSpace, operation: "fallocate", address: address.description,
@@ -32,6 +33,12 @@ enum Capacity {
         return (Int(info.f_bavail) * Int(info.f_frsize), directory)
     }
 
+    /// Free RAM (`sysconf(_SC_AVPHYS_PAGES)`, one `sysinfo` call): a lower bound of what a
+    /// memfd can take, without parsing `/proc/meminfo`.
+    private static func freeMemoryAtLeast() -> Int {
+        max(0, sysconf(Int32(_SC_AVPHYS_PAGES))) * PageSize.bytes
+    }
+
     /// `MemAvailable + SwapFree` from `/proc/meminfo`: what a memfd can take.
     private static func availableMemory() -> (Int, String)? {
         guard let table = SystemFile.contents("/proc/meminfo") else { return nil }
@@ -45,32 +52,26 @@ enum Capacity {
     }
 }
 
-/// The System V limits of this IPC namespace (`/proc/sys/kernel/shm*` and `sem`); a limit
-/// that cannot be read is not enforced here (the kernel still is).
+/// The System V shared-memory limits of this IPC namespace (`/proc/sys/kernel/shm*`); a limit
+/// that cannot be read is not named (the kernel still enforces it).
 struct SystemVLimits {
     var shmmax: UInt64?
     /// In pages.
     var shmall: UInt64?
     var shmmni: Int?
-    /// `/proc/sys/kernel/sem`: semaphores per set, in the system, per `semop`, sets.
-    var semmsl: Int?, semmns: Int?, semopm: Int?, semmni: Int?
 
     static func current() -> SystemVLimits {
         func number(_ name: String) -> UInt64? {
             SystemFile.contents("/proc/sys/kernel/" + name).flatMap { UInt64($0.trimmingWhitespace) }
         }
-        let sem = (SystemFile.contents("/proc/sys/kernel/sem") ?? "").split(whereSeparator: \.isWhitespace)
-            .map { Int($0) }
-        return SystemVLimits(
-            shmmax: number("shmmax"), shmall: number("shmall"), shmmni: number("shmmni").map { Int(clamping: $0) },
-            semmsl: sem.count == 4 ? sem[0] : nil, semmns: sem.count == 4 ? sem[1] : nil,
-            semopm: sem.count == 4 ? sem[2] : nil, semmni: sem.count == 4 ? sem[3] : nil)
+        return SystemVLimits(shmmax: number("shmmax"), shmall: number("shmall"), shmmni: number("shmmni").map { Int(clamping: $0) })
     }
 }
 
 extension Capacity {
-    /// Refuses a new segment of `byteCount` bytes beyond `shmmax`, `shmall` (pages, counting
-    /// the segments that exist) or `shmmni` (segments).
+    /// Names the limit that refuses a new segment of `byteCount` bytes: `shmmax`, `shmall`
+    /// (pages, counting the segments that exist) or `shmmni` (segments). Called when `shmget`
+    /// fails, so that the success path reads no `/proc` file.
     static func checkSystemVSegment(
         of byteCount: Int, _ address: RegionAddress, limits: SystemVLimits = .current(),
         existing: [SystemVTable.Segment] = SystemVTable.segments()
@@ -93,31 +94,25 @@ extension Capacity {
         }
     }
 
-    /// Refuses a new semaphore set of `count` semaphores beyond `SEMMSL` (per set), `SEMMNS`
-    /// (in the system, counting the sets that exist) or `SEMMNI` (sets): for `semget`.
+    /// Names the limit that refuses a new set of `count` semaphores: `SEMMSL` (per set),
+    /// `SEMMNS` (in the system, counting the sets that exist) or `SEMMNI` (sets). Called when
+    /// `semget` fails.
     static func checkSemaphoreSet(
-        of count: Int, _ address: RegionAddress, limits: SystemVLimits = .current(),
+        of count: Int, _ address: RegionAddress, limits: SemaphoreLimits? = .current(),
         existing: [SystemVTable.SemaphoreSet] = SystemVTable.semaphoreSets()
     ) throws(SharedMemoryError) {
-        if let semmsl = limits.semmsl, count > semmsl {
-            throw limit(address, "semget", "\(count) semaphores asked, but SEMMSL (per set) is \(semmsl)", "sem", "SEMMSL")
+        guard let limits else { return }
+        if count > limits.semaphoresPerSet {
+            throw limit(address, "semget", "\(count) semaphores asked, but SEMMSL (per set) is \(limits.semaphoresPerSet)", "sem", "SEMMSL")
         }
         let used = existing.reduce(0) { $0 + $1.count }
-        if let semmns = limits.semmns, used + count > semmns {
+        if used + count > limits.semaphoresInSystem {
             throw limit(
-                address, "semget", "\(count) semaphores asked, \(used) in use, but SEMMNS is \(semmns)", "sem", "SEMMNS")
+                address, "semget", "\(count) semaphores asked, \(used) in use, but SEMMNS is \(limits.semaphoresInSystem)", "sem",
+                "SEMMNS")
         }
-        if let semmni = limits.semmni, existing.count >= semmni {
-            throw limit(address, "semget", "\(existing.count) semaphore sets exist and SEMMNI is \(semmni)", "sem", "SEMMNI")
-        }
-    }
-
-    /// Refuses one `semop` of more operations than `SEMOPM`.
-    static func checkSemaphoreOperations(_ count: Int, _ address: RegionAddress, limits: SystemVLimits = .current())
-        throws(SharedMemoryError)
-    {
-        if let semopm = limits.semopm, count > semopm {
-            throw limit(address, "semop", "\(count) operations in one call, but SEMOPM is \(semopm)", "sem", "SEMOPM")
+        if existing.count >= limits.sets {
+            throw limit(address, "semget", "\(existing.count) semaphore sets exist and SEMMNI is \(limits.sets)", "sem", "SEMMNI")
         }
     }
 

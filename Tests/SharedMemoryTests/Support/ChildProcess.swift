@@ -16,6 +16,7 @@ final class ChildProcess {
     private var errors: FileDescriptor?
     private var status: Int32?
     private var pendingOutput: [UInt8] = []
+    private var pendingErrors: [UInt8] = []
 
     /// The folder that holds the test binary, and beside it the package's executables.
     static let productsDirectory: String = {
@@ -87,20 +88,29 @@ final class ChildProcess {
 
     /// The next line the child prints; nil at end of output.
     func readLine() throws -> String? {
+        try Self.readLine(from: output, pending: &pendingOutput)
+    }
+
+    /// The next line the child prints on stderr (its progress, say); nil at end.
+    func readErrorLine() throws -> String? {
+        try Self.readLine(from: errors, pending: &pendingErrors)
+    }
+
+    private static func readLine(from descriptor: FileDescriptor?, pending: inout [UInt8]) throws -> String? {
         while true {
-            if let newline = pendingOutput.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: pendingOutput[..<newline], as: UTF8.self)
-                pendingOutput.removeSubrange(...newline)
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
                 return line
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
-            guard let output else { return nil }
-            let count = try chunk.withUnsafeMutableBytes { try output.read(into: $0) }
+            guard let descriptor else { return nil }
+            let count = try chunk.withUnsafeMutableBytes { try descriptor.read(into: $0) }
             if count == 0 {
-                defer { pendingOutput = [] }
-                return pendingOutput.isEmpty ? nil : String(decoding: pendingOutput, as: UTF8.self)
+                defer { pending = [] }
+                return pending.isEmpty ? nil : String(decoding: pending, as: UTF8.self)
             }
-            pendingOutput += chunk[..<count]
+            pending += chunk[..<count]
         }
     }
 
@@ -131,7 +141,8 @@ final class ChildProcess {
         try closeInput()
         var rest = pendingOutput
         pendingOutput = []
-        var errorBytes: [UInt8] = []
+        var errorBytes = pendingErrors
+        pendingErrors = []
         try Self.drain(&output, into: &rest, and: &errors, into: &errorBytes)
         let errorText = String(decoding: errorBytes, as: UTF8.self)
         if status == nil {

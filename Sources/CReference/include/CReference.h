@@ -1,0 +1,96 @@
+// The "limit" side of every ratio `shm compare` reports: the operations the library measures,
+// written in plain C the way a careful C programmer would, with the same guarantees (exclusive
+// create, exact mode, reserved backing store) so that a ratio compares like with like.
+//
+// Conventions: every function takes `iterations` and fills `samples[0..iterations)` with one
+// duration each, in nanoseconds of CLOCK_MONOTONIC, unless it says otherwise (0 iterations: does
+// nothing and returns 0). It returns 0, or -1 with errno set (EINVAL for bad arguments); on
+// failure it removes whatever it created. Two-process measurements fork one child, pin the
+// parent to `cpu_parent` and the child to `cpu_child` (sched_setaffinity; -1 leaves a process
+// with the caller's affinity), reap the child before returning and give the calling thread its
+// affinity back. The child dies with the parent (PR_SET_PDEATHSIG). A child killed from outside
+// is noticed by the spin, pipe and socket measurements and the handover (-1 with ECHILD, EPIPE
+// or ECONNRESET), but a parent asleep in a futex, semop or msgrcv wait (no timeout, as in the
+// library) stays asleep. While writing to a pipe or socket the calling thread blocks SIGPIPE.
+#ifndef C_REFERENCE_H
+#define C_REFERENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum cref_mechanism { CREF_SYSV = 0, CREF_POSIX = 1, CREF_FILE = 2, CREF_MEMFD = 3 };
+
+/// Nanoseconds of CLOCK_MONOTONIC: the clock both sides of every measurement use.
+uint64_t cref_now_ns(void);
+
+/// The CPUs this process may run on (sched_getaffinity), at most `capacity` of them, into
+/// `cpus`; returns how many, or -1.
+int cref_usable_cpus(int *cpus, int capacity);
+
+/// Pins the calling thread to one CPU (sched_setaffinity); -1 on failure.
+int cref_pin_to_cpu(int cpu);
+
+/// One sample = create exclusively with mode 0600 (sysv: shmget IPC_CREAT|IPC_EXCL; posix:
+/// shm_open O_CREAT|O_EXCL + ftruncate + fallocate; file: open O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC
+/// + ftruncate + fallocate; memfd: memfd_create MFD_CLOEXEC + ftruncate + fallocate), map it
+/// (shmat / mmap MAP_SHARED read-write), unmap it (shmdt / munmap + close), and remove it
+/// (shmctl IPC_RMID / shm_unlink / unlink; memfd: nothing). `name` is the POSIX name ("/x"),
+/// the absolute file path, or the memfd label; `key` is the System V key (not 0, IPC_PRIVATE).
+/// No fchmod: shm_open and open get mode 0600, which a usual umask (022, 077) leaves intact.
+int cref_lifecycle(int mechanism, const char *name, int key, size_t size, int iterations, uint64_t *samples);
+
+/// One sample = open an existing object that this function created beforehand (shmget(key, 0, 0)
+/// / shm_open O_RDWR / open O_RDWR|O_NOFOLLOW|O_CLOEXEC; memfd: dup of the descriptor, with
+/// F_DUPFD_CLOEXEC), check that it holds `size` bytes as a careful attacher must before mapping
+/// (shmctl IPC_STAT / fstat, which the library does too), and map it, then unmap and close. The
+/// object is removed at the end.
+int cref_attach(int mechanism, const char *name, int key, size_t size, int iterations, uint64_t *samples);
+
+/// One sample = on a fresh POSIX object of `size` bytes (created with fallocate and mapped as in
+/// cref_lifecycle, then removed after the sample, all untimed), optionally
+/// madvise(MADV_POPULATE_WRITE) the whole mapping, then write one byte in every 4 KiB page.
+/// Divide by size / 4096 for the cost per page.
+int cref_first_touch(const char *name, size_t size, int prefault, int iterations, uint64_t *samples);
+
+/// One sample = memcpy of `size` bytes from a private buffer into an already faulted shared
+/// POSIX mapping (one object for all samples, written once in full before the first).
+int cref_copy(const char *name, size_t size, int iterations, uint64_t *samples);
+
+enum cref_round_trip { CREF_SPIN = 0, CREF_FUTEX = 1, CREF_SEMAPHORE = 2, CREF_PIPE = 3, CREF_SOCKETPAIR = 4, CREF_MESSAGE_QUEUE = 5 };
+
+/// One sample = one round trip between parent and child: the parent sends a token, the child
+/// answers, the parent sees the answer. SPIN: a shared 64-bit sequence word each side spins on
+/// (plain re-reads with no pause instruction, as the Swift side spins: see CREF_SPIN_PAUSE in
+/// cref_internal.h to turn x86 PAUSE on for both). FUTEX: the same word, sleeping with FUTEX_WAIT
+/// on its low 32 bits and waking with FUTEX_WAKE after every store, no spinning first (shared
+/// futexes). SEMAPHORE: two System V semaphores (semop). PIPE: two pipes, one
+/// byte each way. SOCKETPAIR: an AF_UNIX SOCK_STREAM pair, one byte each way. MESSAGE_QUEUE: one
+/// System V queue, msgsnd/msgrcv with two message types. A warm-up of iterations / 10 round trips
+/// is not recorded. Shared state lives in an anonymous MAP_SHARED mapping made before fork.
+int cref_round_trip(int kind, int iterations, int cpu_parent, int cpu_child, uint64_t *samples);
+
+/// Ring throughput: the parent sends `messages` messages of `message_size` bytes (copied in) to
+/// the child through the C SPSC ring of `capacity` bytes (the same layout and protocol as the
+/// library's SPSCRing: 64-byte lines for header, head, tail and sleep flags, 8-byte record
+/// headers, wrap markers, spin then futex), the child copies each out. Writes the nanoseconds
+/// from the first send to the child's last receive into `elapsed_ns`. `capacity` is a power of
+/// two from 64 to 2^31 and `message_size` at most capacity / 2 - 8. Like SpinThenWait, the
+/// ring's spinning is plain re-reads without a pause. Both processes fault the ring's pages in
+/// (MADV_POPULATE_WRITE) before the clock starts; the Swift side should open its region with
+/// prefault for a like-for-like ratio.
+int cref_ring_throughput(size_t message_size, int messages, size_t capacity, int cpu_parent, int cpu_child, uint64_t *elapsed_ns);
+
+/// The same transfer through a pipe (write / read of message_size bytes, message_size > 0,
+/// looping on short reads and writes) as the baseline.
+int cref_pipe_throughput(size_t message_size, int messages, int cpu_parent, int cpu_child, uint64_t *elapsed_ns);
+
+/// Zero-copy hand-over latency through the C ring: one sample = the parent reserves a record of
+/// `payload_size` bytes and fills it (not timed), reads the clock and publishes; the child, spinning
+/// on peek (plain re-reads, never sleeping), reads the clock when it sees the record, stores that
+/// time in shared memory and releases. The sample is the child's time minus the parent's. The
+/// parent spins (untimed) until the child has released before the next sample, so the ring is
+/// empty at every reserve. The ring's capacity is 256 KiB, the Swift comparison's, or the
+/// smallest power of two that carries `payload_size` if that is more. No warm-up.
+int cref_handover_latency(size_t payload_size, int iterations, int cpu_parent, int cpu_child, uint64_t *samples);
+
+#endif

@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CReference
+import SharedMemory
+import SystemPackage
+
+/// The other process of the Swift side of a two-process measurement. `shm _compare-peer`
+/// runs it; it attaches to what the measuring process made, pins itself to the CPU it is
+/// given (the last argument), says "ready" and plays its part.
+public enum ComparisonPeer {
+    /// Runs the role the arguments name; returns the exit status.
+    public static func run(_ arguments: [String]) -> Int32 {
+        do {
+            guard arguments.count >= 3, let cpu = Int32(arguments.last!) else {
+                throw ComparisonError("usage: ROLE ADDRESS ... CPU")
+            }
+            if cpu >= 0 { _ = cref_pin_to_cpu(cpu) }
+            let role = arguments[0]
+            func number(_ index: Int) throws -> Int {
+                guard index < arguments.count - 1, let value = Int(arguments[index]) else {
+                    throw ComparisonError("argument \(index) of \(role) is not a number")
+                }
+                return value
+            }
+            switch role {
+            case "round-trip":
+                try roundTrip(arguments[1], address: RegionAddress(parsing: arguments[2]), total: number(3))
+            case "ring-consume":
+                try consume(RegionAddress(parsing: arguments[1]), messages: number(2), size: number(3))
+            case "handover":
+                try handover(RegionAddress(parsing: arguments[1]), count: number(2))
+            default:
+                throw ComparisonError("unknown role \(role)")
+            }
+            return 0
+        } catch {
+            _ = try? FileDescriptor.standardError.writeAll("shm _compare-peer: \(error)\n".utf8)
+            return 1
+        }
+    }
+
+    private static func ready() {
+        _ = try? FileDescriptor.standardOutput.writeAll("ready\n".utf8)
+    }
+
+    private static func roundTrip(_ kind: String, address: RegionAddress, total: Int) throws {
+        switch kind {
+        case "sysv semaphore":
+            let set = try SystemVSemaphoreSet(address, mode: .open)
+            ready()
+            for _ in 0..<total {
+                _ = try set.apply([.wait(0)])
+                _ = try set.apply([.signal(1)])
+            }
+        case "spin":
+            let region = try SharedMemory.open(address, mode: .open)
+            let word = try SharedAtomic<UInt64>(in: region, at: 0)
+            ready()
+            for index in 0..<total {
+                let token = UInt64(2 * index + 1)
+                while word.withAtomic({ $0.load(ordering: .acquiring) }) != token {}
+                word.withAtomic { $0.store(token + 1, ordering: .releasing) }
+            }
+        default:
+            let region = try SharedMemory.open(address, mode: .open)
+            let word = try FutexWord(in: region, at: 0)
+            ready()
+            for index in 0..<total {
+                let token = UInt32(truncatingIfNeeded: 2 * index + 1)
+                while word.load() != token { _ = try word.wait(whileValueIs: token &- 1) }
+                word.store(token &+ 1)
+                word.wake()
+            }
+        }
+    }
+
+    private static func consume(_ address: RegionAddress, messages: Int, size: Int) throws {
+        let region = try SharedMemory.open(address, mode: .open)
+        var consumer = try SPSCRing.Consumer(in: region)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+        defer { buffer.deallocate() }
+        ready()
+        for _ in 0..<messages { _ = try consumer.receive(into: buffer) }
+        try region.store(cref_now_ns(), at: ComparisonRun.resultOffset)
+    }
+
+    private static func handover(_ address: RegionAddress, count: Int) throws {
+        let region = try SharedMemory.open(address, mode: .open)
+        var consumer = try SPSCRing.Consumer(in: region)
+        let seen = try SharedAtomic<UInt64>(in: region, at: ComparisonRun.resultOffset + 8)
+        ready()
+        for index in 0..<count {
+            var message = consumer.peek()
+            while message == nil { message = consumer.peek() }
+            let now = cref_now_ns()
+            try region.store(now, at: ComparisonRun.resultOffset)
+            consumer.release()
+            seen.withAtomic { $0.store(UInt64(index + 1), ordering: .releasing) }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CReference
+import SharedMemory
+
+extension ComparisonRun {
+    /// First touch per 4 KiB page of a fresh POSIX region, without and with prefault
+    /// (`MADV_POPULATE_WRITE`). Creating the region is not timed (on both sides); the sample
+    /// covers opening it (Swift: the prefault is an option of `open`), writing one byte per
+    /// page, divided by the pages.
+    func firstTouch() throws -> [ComparisonResult] {
+        let size = options.quick ? 16 << 20 : 64 << 20
+        let pages = Double(size / 4096)
+        return try [false, true].map { prefault in
+            try cleanUp.checkpoint()
+            var regionOptions = SharedRegionOptions()
+            regionOptions.prefault = prefault
+            let cName = try target(.posix, uniqueName("touch-c")).cName
+            return try compare(
+                section: "first touch", mechanism: "posix", metric: prefault ? "per page, prefaulted" : "per page",
+                unit: "ns", iterations: iterations(24), value: { Double($0) / pages },
+                swift: { count in
+                    try (0..<count).map { _ in
+                        let address = try target(.posix, uniqueName("touch")).address
+                        let creator = try SharedMemory.open(address, size: size, mode: .create)
+                        defer { try? creator.remove() }
+                        return try timed {
+                            let region = try SharedMemory.open(address, mode: .open, options: regionOptions)
+                            try region.withUnsafeMutableBytes { bytes in
+                                for page in stride(from: 0, to: bytes.count, by: 4096) { bytes[page] = 1 }
+                            }
+                        }
+                    }
+                },
+                c: { count in
+                    try self.cSamples("cref_first_touch", count: count) {
+                        cref_first_touch(cName, size, prefault ? 1 : 0, Int32(count), $0)
+                    }
+                })
+        }
+    }
+
+    /// Copying into a faulted region through `withUnsafeMutableBytes`, against `memcpy`.
+    func copyBandwidth() throws -> [ComparisonResult] {
+        try cleanUp.checkpoint()
+        let size = 16 << 20
+        var options = SharedRegionOptions()
+        options.prefault = true
+        let address = try target(.posix, uniqueName("copy")).address
+        let cName = try target(.posix, uniqueName("copy-c")).cName
+        let region = try SharedMemory.open(address, size: size, mode: .create, options: options)
+        defer { try? region.remove() }
+        try region.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }  // as the C side does
+        let source = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+        defer { source.deallocate() }
+        // The bytes the C side copies too: on some virtual machines copy speed depends on them.
+        source.initializeMemory(as: UInt8.self, repeating: 0xA5)
+        return [
+            try compare(
+                section: "copy bandwidth", mechanism: "posix", metric: "copy 16 MiB into the region",
+                unit: "GB/s", higherIsBetter: true, iterations: iterations(200), value: { Double(size) / Double($0) },
+                swift: { count in
+                    try (0..<count).map { _ in
+                        try timed { try region.withUnsafeMutableBytes { _ = memcpy($0.baseAddress!, source.baseAddress!, size) } }
+                    }
+                },
+                c: { count in try self.cSamples("cref_copy", count: count) { cref_copy(cName, size, Int32(count), $0) } })
+        ]
+    }
+}

@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import SharedMemory
+import Testing
+
+/// `shm compare`, run as a user runs it. Its numbers are not asserted (tests do not time
+/// things): its shape is, and that it leaves nothing behind.
+@Suite("shm compare", .serialized)
+struct ComparisonTests {
+    static let sections = [
+        "lifecycle", "attach", "first touch", "copy bandwidth", "round trip", "ring throughput", "zero-copy hand-over",
+    ]
+
+    @Test("--quick --format json has every section, every ratio positive and finite")
+    func quickJSON() throws {
+        let result = try ChildProcess("shm", ["compare", "--quick", "--format", "json", "--allow-debug-build"]).finish()
+        #expect(result.status == 0, "\(result.errors)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output)) as? [String: Any])
+        let machine = try #require(report["machine"] as? [String: String])
+        for fact in ["cpu", "kernel", "transparent huge pages for shmem", "/dev/shm size", "kernel.shmmax"] {
+            #expect(machine[fact] != nil, "machine fact \(fact)")
+        }
+        let results = try #require(report["results"] as? [[String: Any]])
+        #expect(Set(results.compactMap { $0["section"] as? String }) == Set(Self.sections))
+        for backend in SharedRegionBackend.available {
+            #expect(results.contains { $0["section"] as? String == "lifecycle" && $0["mechanism"] as? String == backend.rawValue })
+        }
+        for row in results {
+            for key in ["section", "mechanism", "metric", "unit"] { #expect(row[key] is String, "\(key) in \(row)") }
+            for key in ["median", "p99"] {
+                let value = try #require(row[key] as? Double, "\(key) in \(row)")
+                #expect(value.isFinite && value > 0, "\(key) in \(row)")
+            }
+            if let ratio = row["ratio"] {
+                let value = try #require(ratio as? Double)
+                #expect(value.isFinite && value > 0, "ratio in \(row)")
+                #expect((row["reference_median"] as? Double).map { $0 > 0 } == true)
+            }
+        }
+        #expect(results.filter { $0["ratio"] != nil }.count >= 30)
+        #expect(result.errors.contains("measuring round trip"))
+    }
+
+    @Test("interrupted half-way, it removes everything it made")
+    func interrupted() throws {
+        let compare = try ChildProcess("shm", ["compare", "--allow-debug-build"])
+        while let line = try compare.readErrorLine(), !line.contains("measuring round trip") {}
+        kill(compare.pid, SIGINT)
+        let result = try compare.finish()
+        #expect(result.status == 130, "\(result.errors)")
+        #expect(result.errors.contains("interrupted"))
+        let marker = "shmcmp-\(compare.pid)-"
+        let posix = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter { $0.contains(marker) }
+        #expect(posix.isEmpty, "left in /dev/shm: \(posix)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.contains(marker) }
+        #expect(files.isEmpty, "left in the temporary directory: \(files)")
+        let segments = try String(contentsOfFile: "/proc/sysvipc/shm", encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: " ") }.filter { $0.count > 4 && $0[4] == "\(compare.pid)" }
+        #expect(segments.isEmpty, "System V segments left: \(segments)")
+    }
+}
