@@ -40,7 +40,9 @@ let package = Package(
         // Plain C with the bare calls (shmget, shm_open, open, semget): the other side of
         // the interop tests, built by SwiftPM so no C compiler has to be found at test time.
         .executableTarget(name: "InteropFixture", path: "Tests/Fixtures/InteropFixture"),
-        // Counts the heap allocations of the ring's fast path (for the tests).
+        // Counts the heap allocations of the ring's fast path (for the tests). Not a dependency
+        // of the test target, which would link its malloc into the test binary; `swift test`
+        // builds every executable anyway.
         .target(name: "CAllocationCounter", path: "Tests/Fixtures/CAllocationCounter"),
         .executableTarget(
             name: "AllocationProbe", dependencies: ["SharedMemory", "CAllocationCounter"],
@@ -49,7 +51,7 @@ let package = Package(
             name: "SharedMemoryTests",
             // The executables are dependencies so that `swift test` builds them: the tests
             // launch them as the second process.
-            dependencies: ["SharedMemory", "SharedMemoryComparison", "SharedMemoryTestPeer", "shm", "InteropFixture", "AllocationProbe"]
+            dependencies: ["SharedMemory", "SharedMemoryComparison", "SharedMemoryTestPeer", "shm", "InteropFixture"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -14,18 +14,24 @@ public enum Comparison {
         /// The program and arguments that start this package's comparison peer (the other
         /// process of a round trip); `shm` answers to `_compare-peer`.
         public var peerCommand: [String]
+        /// Only these sections (by name, as `sectionNames` lists them); all when empty.
+        public var sections: Set<String>
         /// Told what is being measured, as it starts.
         public var progress: @Sendable (String) -> Void
 
         public init(
-            quick: Bool = false, peerCommand: [String] = ["/proc/self/exe", "_compare-peer"],
+            quick: Bool = false, sections: Set<String> = [], peerCommand: [String] = ["/proc/self/exe", "_compare-peer"],
             progress: @escaping @Sendable (String) -> Void = { _ in }
         ) {
             self.quick = quick
+            self.sections = sections
             self.peerCommand = peerCommand
             self.progress = progress
         }
     }
+
+    /// The sections a run measures, in order.
+    public static var sectionNames: [String] { ComparisonRun.sections.map(\.name) }
 
     /// Runs every section and returns the report. Objects it creates are removed when it
     /// ends, fails, or is interrupted (SIGINT, SIGTERM).
@@ -33,7 +39,7 @@ public enum Comparison {
         let run = try ComparisonRun(options: options)
         defer { run.cleanUp.finish() }
         var results: [ComparisonResult] = []
-        for section in ComparisonRun.sections {
+        for section in ComparisonRun.sections where options.sections.isEmpty || options.sections.contains(section.name) {
             options.progress(section.name)
             results += try section.measure(run)
         }

@@ -19,6 +19,9 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Fewer samples: finishes in well under 20 seconds.")
     var quick = false
 
+    @Option(help: "Measure only this section (repeatable): \(Comparison.sectionNames.joined(separator: ", ")).")
+    var section: [String] = []
+
     @Option(help: "table, markdown or json.")
     var format: String = "table"
 
@@ -30,6 +33,9 @@ struct CompareCommand: ParsableCommand {
 
     func validate() throws {
         if ReportFormat(rawValue: format) == nil { throw ValidationError("--format takes table, markdown or json") }
+        for name in section where !Comparison.sectionNames.contains(name) {
+            throw ValidationError("no section '\(name)'; the sections are \(Comparison.sectionNames.joined(separator: ", "))")
+        }
     }
 
     func run() throws {
@@ -38,7 +44,7 @@ struct CompareCommand: ParsableCommand {
         #endif
         let report: ComparisonReport
         do {
-            report = try Comparison.run(Comparison.Options(quick: quick, progress: { Output.error("measuring \($0)…") }))
+            report = try Comparison.run(Comparison.Options(quick: quick, sections: Set(section), progress: { Output.error("measuring \($0)…") }))
         } catch {
             Output.error("shm compare: \(error)")
             throw ExitCode(error as? Comparison.Interrupted != nil ? 130 : 1)

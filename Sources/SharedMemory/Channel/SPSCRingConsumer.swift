@@ -61,6 +61,13 @@ extension SPSCRing {
         @inlinable
         public mutating func tryReceive(into buffer: UnsafeMutableRawBufferPointer) throws(SharedMemoryError) -> Int? {
             guard let message = peek() else { return nil }
+            return try copyAndRelease(message, into: buffer)
+        }
+
+        @inlinable @usableFromInline
+        mutating func copyAndRelease(_ message: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer)
+            throws(SharedMemoryError) -> Int
+        {
             guard message.count <= buffer.count else {
                 peeked = nil
                 throw shared.tooLarge(message.count, "SPSCRing.receive")
@@ -93,8 +100,8 @@ extension SPSCRing {
         public mutating func receive(
             into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil, strategy: SpinThenWait = SpinThenWait()
         ) throws(SharedMemoryError) -> Int? {
-            guard try waitForMessage(timeout: timeout, strategy: strategy) != nil else { return nil }
-            return try tryReceive(into: buffer)
+            guard let message = try waitForMessage(timeout: timeout, strategy: strategy) else { return nil }
+            return try copyAndRelease(message, into: buffer)
         }
     }
 }

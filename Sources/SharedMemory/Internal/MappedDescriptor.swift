@@ -77,11 +77,11 @@ final class MappedDescriptor: Sendable {
         options: SharedRegionOptions, verifyingOwner: Bool, address: RegionAddress
     ) throws(SharedMemoryError) -> MappedDescriptor {
         do {
-            if verifyingOwner {
-                let info = try fileStatus(descriptor, address: address)
-                try OwnerTrust.check(owner: info.st_uid, mode: info.st_mode, options: options, address: address)
+            let existing = try sizeOnceSized(descriptor, wait: options.sizeWait, address: address) { info throws(SharedMemoryError) in
+                if verifyingOwner {
+                    try OwnerTrust.check(owner: info.st_uid, mode: info.st_mode, options: options, address: address)
+                }
             }
-            let existing = try sizeOnceSized(descriptor, wait: options.sizeWait, address: address)
             let byteCount = try RegionSize.forOpening(requested: requestedByteCount, existing: existing, address)
             return try mapping(descriptor, byteCount: byteCount, access: access, options: options, address: address)
         } catch {
@@ -117,11 +117,17 @@ final class MappedDescriptor: Sendable {
 
     /// The object's size from `fstat`, after waiting while it is still 0: an exclusive
     /// creator makes the object first and sizes it a moment later.
-    private static func sizeOnceSized(_ descriptor: Int32, wait: Duration, address: RegionAddress)
-        throws(SharedMemoryError) -> Int
-    {
+    private static func sizeOnceSized(
+        _ descriptor: Int32, wait: Duration, address: RegionAddress,
+        checkingFirst check: (stat) throws(SharedMemoryError) -> Void
+    ) throws(SharedMemoryError) -> Int {
+        var checked = false
         let size = try BoundedPoll.until(wait) { () throws(SharedMemoryError) -> Int? in
             let info = try fileStatus(descriptor, address: address)
+            if !checked {
+                try check(info)  // the owner, from the same fstat: one call on the common path
+                checked = true
+            }
             guard (info.st_mode & S_IFMT) == S_IFREG else {
                 throw SharedMemoryError(
                     code: .wrongObjectType, operation: "fstat", address: address.description,

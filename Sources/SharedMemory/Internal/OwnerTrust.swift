@@ -14,12 +14,13 @@ enum OwnerTrust {
     static func check(
         owner: UInt32, creator: UInt32? = nil, mode: UInt32, options: SharedRegionOptions, address: RegionAddress
     ) throws(SharedMemoryError) {
-        let trusted = options.trustedOwners.union([geteuid(), 0])
+        // No set or array built here: this runs on every open.
+        let effectiveUserID = geteuid()
+        func trusted(_ uid: UInt32) -> Bool { uid == effectiveUserID || uid == 0 || options.trustedOwners.contains(uid) }
         // A System V owner can hand the segment to any uid (IPC_SET), even root's; the
         // creator uid it cannot change.
-        guard let untrusted = [owner, creator].compactMap({ $0 }).first(where: { !trusted.contains($0) }) else {
-            return
-        }
+        let untrusted = trusted(owner) ? creator.flatMap { trusted($0) ? nil : $0 } : owner
+        guard let untrusted else { return }
         let creatorNote = untrusted == owner ? "" : "it was created by uid \(untrusted), which is not trusted; "
         throw SharedMemoryError(
             code: .untrustedOwner, operation: "open", address: address.description,
