@@ -64,7 +64,7 @@ extension SPSCRing {
             return try copyAndRelease(message, into: buffer)
         }
 
-        @inlinable @usableFromInline
+        @inlinable
         mutating func copyAndRelease(_ message: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer)
             throws(SharedMemoryError) -> Int
         {
@@ -80,9 +80,19 @@ extension SPSCRing {
         /// Waits for the next message: spinning first, then sleeping on the producer's head.
         /// Returns the message in place (call `release()` after reading), or `nil` if
         /// `timeout` passed first.
+        @inlinable
         public mutating func waitForMessage(
             timeout: Duration? = nil, strategy: SpinThenWait = SpinThenWait()
         ) throws(SharedMemoryError) -> UnsafeRawBufferPointer? {
+            // The fast path inline in the caller; waiting for a message is the slow path.
+            if let message = peek() { return message }
+            return try waitForProducer(timeout: timeout, strategy: strategy)
+        }
+
+        @usableFromInline
+        mutating func waitForProducer(timeout: Duration?, strategy: SpinThenWait)
+            throws(SharedMemoryError) -> UnsafeRawBufferPointer?
+        {
             let clock = ContinuousClock()
             let deadline = timeout.map { clock.now + $0 }
             while true {
@@ -97,6 +107,7 @@ extension SPSCRing {
         }
 
         /// Waits for the next message and copies it into `buffer`; its length, or `nil` at the timeout.
+        @inlinable
         public mutating func receive(
             into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil, strategy: SpinThenWait = SpinThenWait()
         ) throws(SharedMemoryError) -> Int? {

@@ -77,8 +77,18 @@ extension SPSCRing {
 
         /// Copies `message` in and publishes it, waiting for room: spinning first, then
         /// sleeping on the consumer's tail. `false` if `timeout` passed first.
+        @inlinable
         public mutating func send(
             _ message: UnsafeRawBufferPointer, timeout: Duration? = nil, strategy: SpinThenWait = SpinThenWait()
+        ) throws(SharedMemoryError) -> Bool {
+            // The fast path inline in the caller; waiting for room is the slow path.
+            if try trySend(message) { return true }
+            return try sendWaitingForRoom(message, timeout: timeout, strategy: strategy)
+        }
+
+        @usableFromInline
+        mutating func sendWaitingForRoom(
+            _ message: UnsafeRawBufferPointer, timeout: Duration?, strategy: SpinThenWait
         ) throws(SharedMemoryError) -> Bool {
             let clock = ContinuousClock()
             let deadline = timeout.map { clock.now + $0 }
