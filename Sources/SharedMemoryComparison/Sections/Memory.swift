@@ -25,12 +25,15 @@ extension ComparisonRun {
                         let address = try target(.posix, uniqueName("touch")).address
                         let creator = try SharedMemory.open(address, size: size, mode: .create)
                         defer { try? creator.remove() }
-                        return try timed {
-                            let region = try SharedMemory.open(address, mode: .open, options: regionOptions)
-                            try region.withUnsafeMutableBytes { bytes in
+                        var region: (any SharedRegion)?
+                        let sample = try timed {
+                            region = try SharedMemory.open(address, mode: .open, options: regionOptions)
+                            try region?.withUnsafeMutableBytes { bytes in
                                 for page in stride(from: 0, to: bytes.count, by: 4096) { bytes[page] = 1 }
                             }
                         }
+                        region = nil  // unmapping after the clock stops, as on the C side
+                        return sample
                     }
                 },
                 c: { count in
