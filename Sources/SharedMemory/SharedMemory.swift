@@ -23,10 +23,12 @@ public enum SharedMemory {
                 identifier, size: size, mode: mode, access: access, permissions: permissions, options: options)
         case .posix(let name):
             return try POSIXRegion(
-                name: "/" + name, size: size, mode: mode, access: access, permissions: permissions, options: options)
+                POSIXRegion.Namespace(address: address, name: "/" + name), size: size, mode: mode, access: access,
+                permissions: permissions, options: options)
         case .file(let path):
             return try MappedFileRegion(
-                path: path, size: size, mode: mode, access: access, permissions: permissions, options: options)
+                MappedFileRegion.Namespace(address: address, path: path), size: size, mode: mode, access: access,
+                permissions: permissions, options: options)
         case .memfd(let name):
             guard mode == .create else {
                 throw .unsupported(

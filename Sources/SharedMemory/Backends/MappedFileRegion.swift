@@ -25,16 +25,25 @@ public final class MappedFileRegion: ResizableRegion {
     ///   - size: bytes to create with, or to map of an existing file (`nil`: all of it).
     ///   - mode: create (`O_CREAT | O_EXCL`), open, or open-or-create without a race.
     ///   - permissions: the mode of a created file, applied exactly (`fchmod`); 0600 by default.
-    public init(
+    public convenience init(
         path: FilePath, size: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
         access: SharedRegionAccess = .readWrite, permissions: FilePermissions = .ownerReadWrite,
         options: SharedRegionOptions = .default
     ) throws(SharedMemoryError) {
-        let namespace = try Namespace(address: RegionAddress(parsing: "file:" + path.string), path: path)
+        try self.init(
+            try Namespace(address: RegionAddress(parsing: "file:" + path.string), path: path), size: size, mode: mode, access: access,
+            permissions: permissions, options: options)
+    }
+
+    /// Opens what `namespace` names; `SharedMemory.open` comes here with an address it parsed already.
+    init(
+        _ namespace: Namespace, size: Int?, mode: SharedRegionOpenMode, access: SharedRegionAccess,
+        permissions: FilePermissions, options: SharedRegionOptions
+    ) throws(SharedMemoryError) {
         (storage, created) = try MappedDescriptor.openNamed(
             namespace, size: size, mode: mode, access: access, permissions: permissions, options: options)
         self.address = namespace.address
-        self.path = path
+        self.path = namespace.path
         self.options = options
     }
 

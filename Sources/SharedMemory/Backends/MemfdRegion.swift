@@ -11,11 +11,15 @@ import SystemPackage
 /// The memory is freed when the last descriptor and the last mapping are gone, so nothing
 /// is ever left behind by a crash.
 public final class MemfdRegion: ResizableRegion {
-    public let address: RegionAddress
+    /// The label given at creation; `nil` for an adopted descriptor, whose label is read from
+    /// `/proc/self/fd` only when asked for (a `readlink` that would double the cost of adopting).
+    private let label: String?
     public let created: Bool
     let storage: MappedDescriptor
     let options: SharedRegionOptions
 
+    /// `memfd:NAME`, the label the creator gave (shown in `/proc/PID/fd`).
+    public var address: RegionAddress { label.map { .memfd(name: $0) } ?? Self.address(of: storage.descriptor) }
     public var access: SharedRegionAccess { storage.access }
     public var mapping: SharedRegionMapping { storage.mapping }
     /// The descriptor, owned by this region (closed by `deinit`): send it, never close it.
@@ -43,7 +47,7 @@ public final class MemfdRegion: ResizableRegion {
         self.storage = try MappedDescriptor.sizingNewObject(
             descriptor, byteCount: byteCount, permissions: permissions, access: access, options: options,
             address: address)
-        self.address = address
+        self.label = name
         self.created = true
         self.options = options
     }
@@ -61,17 +65,20 @@ public final class MemfdRegion: ResizableRegion {
         adopting descriptor: FileDescriptor, size: Int? = nil, access: SharedRegionAccess = .readWrite,
         requiringSeals: MemfdSeals = [], options: SharedRegionOptions = .default
     ) throws(SharedMemoryError) {
-        let address = Self.address(of: descriptor.rawValue)
+        // Errors name the descriptor's label, read from /proc only when one happens.
+        let unnamed = RegionAddress.memfd(name: "received")
         do {
-            try MemfdSeals.require(requiringSeals, on: descriptor.rawValue, address)
+            try MemfdSeals.require(requiringSeals, on: descriptor.rawValue, unnamed)
         } catch {
+            var named = error
+            named.address = Self.address(of: descriptor.rawValue).description
             try? descriptor.close()
-            throw error
+            throw named
         }
         self.storage = try MappedDescriptor.openingExistingObject(
             descriptor.rawValue, requestedByteCount: size, access: access, options: options, verifyingOwner: false,
-            address: address)
-        self.address = address
+            address: unnamed)
+        self.label = nil
         self.created = false
         self.options = options
     }
@@ -112,11 +119,15 @@ public final class MemfdRegion: ResizableRegion {
 
     /// `memfd:NAME`, from the link `/proc/self/fd/N` → `/memfd:NAME (deleted)`.
     private static func address(of descriptor: Int32) -> RegionAddress {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = readlink("/proc/self/fd/\(descriptor)", &buffer, buffer.count - 1)
-        let target = count > 0 ? String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
-        var name = target.hasPrefix("/memfd:") ? String(target.dropFirst(7)) : "received"
-        if name.hasSuffix(" (deleted)") { name = String(name.dropLast(10)) }
-        return (try? RegionAddress(parsing: "memfd:" + name)) ?? .memfd(name: "received")
+        // "/memfd:" + at most 249 bytes + " (deleted)" fits on the stack.
+        let target = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 320) { buffer in
+            let count = readlink("/proc/self/fd/\(descriptor)", buffer.baseAddress!, buffer.count)
+            return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: max(count, 0)), as: UTF8.self)
+        }
+        var name = target.hasPrefix("/memfd:") ? target.dropFirst(7) : ""
+        if name.hasSuffix(" (deleted)") { name = name.dropLast(10) }
+        let label = String(name)
+        return (try? RegionAddress.validateMemfdName(label, in: label)) != nil ? .memfd(name: label) : .memfd(name: "received")
     }
+
 }

@@ -26,16 +26,25 @@ public final class POSIXRegion: ResizableRegion {
     ///   - mode: create (`O_CREAT | O_EXCL`), open, or open-or-create without a race.
     ///   - permissions: the mode of a created object, applied exactly (`fchmod`, so the umask
     ///     does not change it); 0600 by default.
-    public init(
+    public convenience init(
         name: String, size: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
         access: SharedRegionAccess = .readWrite, permissions: FilePermissions = .ownerReadWrite,
         options: SharedRegionOptions = .default
     ) throws(SharedMemoryError) {
-        let namespace = try Namespace(address: RegionAddress(parsing: "posix:" + name), name: name)
+        try self.init(
+            try Namespace(address: RegionAddress(parsing: "posix:" + name), name: name), size: size, mode: mode, access: access,
+            permissions: permissions, options: options)
+    }
+
+    /// Opens what `namespace` names; `SharedMemory.open` comes here with an address it parsed already.
+    init(
+        _ namespace: Namespace, size: Int?, mode: SharedRegionOpenMode, access: SharedRegionAccess,
+        permissions: FilePermissions, options: SharedRegionOptions
+    ) throws(SharedMemoryError) {
         (storage, created) = try MappedDescriptor.openNamed(
             namespace, size: size, mode: mode, access: access, permissions: permissions, options: options)
         self.address = namespace.address
-        self.name = name
+        self.name = namespace.name
         self.options = options
     }
 

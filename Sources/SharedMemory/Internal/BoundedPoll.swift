@@ -9,14 +9,15 @@ enum BoundedPoll {
     static func until<Value>(
         _ limit: Duration, _ check: () throws(SharedMemoryError) -> Value?
     ) throws(SharedMemoryError) -> Value? {
+        if let value = try check() { return value }  // the common case: no clock read
         let clock = ContinuousClock()
         let deadline = clock.now + limit
         var pause: UInt32 = 50
-        while true {
-            if let value = try check() { return value }
-            guard clock.now < deadline else { return nil }
+        while clock.now < deadline {
             usleep(pause)
             pause = min(pause * 2, 10_000)
+            if let value = try check() { return value }
         }
+        return nil
     }
 }
