@@ -39,7 +39,6 @@ public final class MemfdRegion: ResizableRegion {
         let address = try RegionAddress(parsing: "memfd:" + name)
         try HugePages.check(options, address)
         let byteCount = try OpenProcedure.sizeForCreating(size, address)
-        if options.reserveBackingStore { try Capacity.checkReservation(of: byteCount, address) }
         var flags = CSharedMemoryShims_MFD_CLOEXEC | CSharedMemoryShims_MFD_ALLOW_SEALING
         if options.hugePages { flags |= CSharedMemoryShims_MFD_HUGETLB }
         let descriptor = try SystemCall.value { CSharedMemoryShims_memfd_create(name, flags) }

@@ -2,14 +2,15 @@
 import Glibc
 #endif
 
-/// What the system can give, checked before anything is created, so that asking for too
-/// much is a typed error naming the limit and leaves nothing behind: free space before
-/// reserving backing store (`fallocate` on a memfd, whose tmpfs has no size limit, would
-/// otherwise take memory until the OOM killer ends the process, and on a filesystem it
-/// would fail only after filling it), and the System V limits before `shmget` and `semget`.
+/// What the system can give, so that asking for too much is a typed error naming the limit
+/// and leaves nothing behind. Where the kernel refuses cleanly (a full filesystem, a System V
+/// limit), the limit is looked up only after the refusal, keeping `/proc` and `statvfs` off
+/// the success path; a large memfd is checked before, because `fallocate` on its tmpfs, which
+/// has no size limit, would take memory until the OOM killer ends the process.
 enum Capacity {
+    /// Refuses reserving `byteCount` bytes where there is less room than that.
     static func checkReservation(of byteCount: Int, _ address: RegionAddress) throws(SharedMemoryError) {
-        if case .memfd = address, byteCount <= freeMemoryAtLeast() { return }  // the common case, without /proc
+        if case .memfd = address, byteCount <= freeMemoryAtLeast() { return }  // without /proc
         guard let (available, place) = available(for: address), byteCount > available else { return }
         throw SharedMemoryError(
             code: .noSpace, operation: "fallocate", address: address.description,
@@ -32,6 +33,14 @@ enum Capacity {
         guard statvfs(directory, &info) == 0 else { return nil }
         return (Int(info.f_bavail) * Int(info.f_frsize), directory)
     }
+
+    /// Checks a memfd reservation before `fallocate`, if it is large enough (1/64 of the RAM)
+    /// to matter: a smaller one cannot exhaust the memory by itself.
+    static func checkMemfdReservation(of byteCount: Int, _ address: RegionAddress) throws(SharedMemoryError) {
+        if byteCount >= physicalMemory / 64 { try checkReservation(of: byteCount, address) }
+    }
+
+    private static let physicalMemory = max(0, sysconf(Int32(_SC_PHYS_PAGES))) * PageSize.bytes
 
     /// Free RAM (`sysconf(_SC_AVPHYS_PAGES)`, one `sysinfo` call): a lower bound of what a
     /// memfd can take, without parsing `/proc/meminfo`.

@@ -35,7 +35,6 @@ extension MappedDescriptor {
             mode, size: size, address: address,
             create: { () throws(SharedMemoryError) in
                 let byteCount = try OpenProcedure.sizeForCreating(size, address)
-                if options.reserveBackingStore { try Capacity.checkReservation(of: byteCount, address) }
                 return try namespace.createFullyMade(
                     byteCount: byteCount, permissions: permissions, access: access, options: options)
             },

@@ -91,11 +91,14 @@ final class MappedDescriptor: Sendable {
     }
 
     /// Allocates the backing store up front (`fallocate`), so a full filesystem is an error
-    /// here rather than a `SIGBUS` at first touch. Callers check `Capacity` first: on a
-    /// memfd, `fallocate` beyond the memory there is would end in the OOM killer.
+    /// here rather than a `SIGBUS` at first touch; a refusal names the room there is.
     private static func reserve(_ descriptor: Int32, _ byteCount: Int, _ address: RegionAddress) throws(SharedMemoryError) {
-        _ = try SystemCall.value { CSharedMemoryShims_fallocate(descriptor, 0, 0, off_t(byteCount)) }
-            .get("fallocate", address)
+        if case .memfd = address { try Capacity.checkMemfdReservation(of: byteCount, address) }
+        let reserved = SystemCall.value { CSharedMemoryShims_fallocate(descriptor, 0, 0, off_t(byteCount)) }
+        if case .failure(let error) = reserved, error == .noSpace || error == .fileTooLarge {
+            try Capacity.checkReservation(of: byteCount, address)
+        }
+        _ = try reserved.get("fallocate", address)
     }
 
     private static func mapping(
@@ -169,9 +172,6 @@ final class MappedDescriptor: Sendable {
                 _ = try SystemCall.value { ftruncate(descriptor, off_t(byteCount)) }.get("ftruncate", address)
             }
             if byteCount > mapping.byteCount {
-                if options.reserveBackingStore {
-                    try Capacity.checkReservation(of: byteCount - mapping.byteCount, address)
-                }
                 _ = try SystemCall.value { ftruncate(descriptor, off_t(byteCount)) }.get("ftruncate", address)
                 if options.reserveBackingStore { try Self.reserve(descriptor, byteCount, address) }
             }
