@@ -10,23 +10,52 @@ struct ProcessIdentity: Hashable {
     let startTime: UInt64
 
     static var current: ProcessIdentity {
-        ProcessIdentity(pid: getpid(), startTime: startTime(of: getpid()) ?? 0)
+        ProcessIdentity(pid: getpid(), startTime: statFields(of: getpid())?.startTime ?? 0)
     }
 
     /// Whether this very process still runs: the pid exists (`kill(pid, 0)`; `EPERM` means
     /// it exists under another user), is not a zombie, and, when both are known, started at
     /// the same time.
     var isAlive: Bool {
-        guard pid > 0 else { return false }
-        if kill(pid, 0) != 0 && errno != EPERM { return false }
-        guard let fields = Self.statFields(of: pid) else { return true }
-        if fields.state == "Z" || fields.state == "X" { return false }  // dead, not yet reaped
-        return startTime == 0 || fields.startTime == startTime
+        guard pid > 0, case .running(let started) = Self.presence(of: pid) else { return false }
+        return startTime == 0 || started == nil || started == startTime
     }
 
-    static func startTime(of pid: Int32) -> UInt64? {
-        statFields(of: pid)?.startTime
+    /// Whether the process that created an object still runs, when only its pid and the
+    /// object's creation time (seconds since the epoch) are known: a process with that pid
+    /// that started after the object was made is another one that got the number again.
+    /// `nil` when the pid is unknown (0: the creator lived in another pid namespace).
+    static func isAlive(pid: Int32, createdAt creation: Int?) -> Bool? {
+        guard pid > 0 else { return nil }
+        guard case .running(let started) = presence(of: pid) else { return false }
+        if let creation, let started, let boot = bootTime,
+            boot + Int(started) / Int(sysconf(Int32(_SC_CLK_TCK))) > creation + 1
+        {
+            return false  // +1: btime and the creation time are rounded to seconds
+        }
+        return true
     }
+
+    private enum Presence {
+        case gone
+        /// Running, with its start time in clock ticks since boot where `/proc` shows it.
+        case running(startTime: UInt64?)
+    }
+
+    /// No such pid (`ESRCH`), or a zombie, is gone.
+    private static func presence(of pid: Int32) -> Presence {
+        if case .failure(.noSuchProcess) = SystemCall.value({ kill(pid, 0) }) { return .gone }
+        guard let fields = statFields(of: pid) else { return .running(startTime: nil) }
+        if fields.state == "Z" || fields.state == "X" { return .gone }  // dead, not yet reaped
+        return .running(startTime: fields.startTime)
+    }
+
+    /// When this machine booted, seconds since the epoch (`btime` in `/proc/stat`).
+    private static let bootTime: Int? = {
+        guard let stat = SystemFile.contents("/proc/stat") else { return nil }
+        let line = stat.split(separator: "\n").first { $0.hasPrefix("btime ") }
+        return line.flatMap { Int($0.dropFirst(6)) }
+    }()
 
     /// The state (field 3) and start time (field 22) from `/proc/PID/stat`.
     private static func statFields(of pid: Int32) -> (state: Substring, startTime: UInt64)? {

@@ -83,7 +83,7 @@ public enum SharedMemoryInventory {
             status.changeTime = UnixTime(seconds: segment.changeTime)
             // shm_ctime is the creation time unless IPC_SET changed it later, which only
             // makes a reused pid look alive: the safe side.
-            let alive = ProcessLiveness.isAlive(segment.creatorPID, createdAt: segment.changeTime)
+            let alive = ProcessIdentity.isAlive(pid: segment.creatorPID, createdAt: segment.changeTime)
             return SharedMemoryObject(kind: .region, status: status, systemVID: segment.id, creatorAlive: alive)
         }
     }
