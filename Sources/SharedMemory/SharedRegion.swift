@@ -158,3 +158,11 @@ public struct UnixTime: Sendable, Hashable, Codable, Comparable {
         (lhs.seconds, lhs.nanoseconds) < (rhs.seconds, rhs.nanoseconds)
     }
 }
+
+extension FilePermissions {
+    /// The bits as people write them for `chmod`: `"0600"`.
+    public var octal: String {
+        let digits = String(rawValue, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+}

@@ -47,7 +47,7 @@ struct SemaphoreSetReport: Encodable {
         address = set.address.description
         id = set.id
         count = status.count
-        mode = StatusReport.octal(status.permissions)
+        mode = status.permissions.octal
         uid = status.ownerUserID
         gid = status.ownerGroupID
         creator_uid = status.creatorUserID

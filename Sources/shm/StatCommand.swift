@@ -4,7 +4,6 @@ import Glibc
 import ArgumentParser
 import Foundation
 import SharedMemory
-import SystemPackage
 
 struct StatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,7 +46,7 @@ struct StatusReport: Encodable {
         address = status.address.description
         backend = status.backend.rawValue
         size = status.byteCount
-        mode = Self.octal(status.permissions)
+        mode = status.permissions.octal
         uid = status.ownerUserID
         gid = status.ownerGroupID
         attach_count = status.attachCount
@@ -92,12 +91,6 @@ struct StatusReport: Encodable {
     /// Label and value rows, the values lined up.
     static func table(_ rows: [(String, String)]) -> String {
         rows.map { $0.0.padding(toLength: 14, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
-    }
-
-    /// Permission bits as people write them: `"0600"`.
-    static func octal(_ permissions: FilePermissions) -> String {
-        let digits = String(permissions.rawValue, radix: 8)
-        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     static func groupName(_ gid: UInt32) -> String {

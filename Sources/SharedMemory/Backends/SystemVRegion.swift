@@ -36,11 +36,12 @@ public final class SystemVRegion: SharedRegion {
         let given = RegionAddress.systemV(identifier)
         try identifier.checkOpenMode(mode)
         try HugePages.check(options, given)
+        let resolved = try identifier.resolvingFtok()
         let ((id, mapping), created) = try OpenProcedure.run(
             mode, size: size, address: given,
             create: { () throws(SharedMemoryError) in
                 let byteCount = try OpenProcedure.sizeForCreating(size, given)
-                let key = try identifier.creationKey()
+                let key = try resolved.creationKey()
                 var flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777)
                 if options.hugePages { flags |= SHM_HUGETLB }
                 let created = SystemCall.value { shmget(key, byteCount, flags) }
@@ -56,7 +57,7 @@ public final class SystemVRegion: SharedRegion {
                 }
             },
             open: { () throws(SharedMemoryError) in
-                let id = try Self.existingID(identifier)
+                let id = try Self.existingID(resolved)
                 let existing = try Self.segmentStatus(id, given)
                 try OwnerTrust.check(
                     owner: existing.shm_perm.uid, creator: existing.shm_perm.cuid, mode: UInt32(existing.shm_perm.mode),
@@ -64,11 +65,7 @@ public final class SystemVRegion: SharedRegion {
                 let byteCount = try RegionSize.forOpening(requested: size, existing: Int(existing.shm_segsz), given)
                 return (id, try Self.attach(id, byteCount: byteCount, access: access, options: options, given))
             })
-        switch identifier {
-        case .key(let value): self.key = value
-        case .ftok: self.key = try identifier.creationKey()
-        case .id, .private: self.key = nil
-        }
+        if case .key(let value) = resolved { self.key = value } else { self.key = nil }
         // A private segment can only be found again by its id.
         self.address = identifier == .private ? .systemV(.id(id)) : given
         self.id = id

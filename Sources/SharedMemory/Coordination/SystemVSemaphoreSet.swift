@@ -47,12 +47,13 @@ public final class SystemVSemaphoreSet: Sendable {
     ) throws(SharedMemoryError) {
         let given = RegionAddress.systemV(identifier)
         try identifier.checkOpenMode(mode)
+        let resolved = try identifier.resolvingFtok()
         let wanted = try SemaphoreInput.count(count, initialValues: initialValues, given)
         let ((id, count), created) = try OpenProcedure.run(
             mode, size: wanted, address: given,
             create: { () throws(SharedMemoryError) in
                 let count = try SemaphoreInput.countForCreating(wanted, given)
-                let key = try identifier.creationKey()
+                let key = try resolved.creationKey()
                 let flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777)
                 let created = SystemCall.value { semget(key, Int32(count), flags) }
                 if case .failure(let error) = created, error != .fileExists {
@@ -68,7 +69,7 @@ public final class SystemVSemaphoreSet: Sendable {
                 return (id, count)
             },
             open: { () throws(SharedMemoryError) in
-                let id = try Self.existingID(identifier)
+                let id = try Self.existingID(resolved)
                 let existing = try Self.initializedCount(id, wait: initializationWait, given)
                 if let wanted, wanted != existing {
                     throw SharedMemoryError(

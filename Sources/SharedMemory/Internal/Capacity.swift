@@ -18,8 +18,8 @@ enum Capacity {
             hint: "ask for at most \(available) bytes, or free space in \(place)")
     }
 
-    /// Bytes that can still be reserved, and where they come from.
-    private static func available(for address: RegionAddress) -> (Int, String)? {
+    /// Bytes that can still be reserved, and where they come from (also for no-space hints).
+    static func available(for address: RegionAddress) -> (bytes: Int, place: String)? {
         switch address {
         case .posix: return freeSpace(of: "/dev/shm")
         case .file(let path): return freeSpace(of: path.removingLastComponent().string)

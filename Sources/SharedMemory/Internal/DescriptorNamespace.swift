@@ -60,4 +60,7 @@ extension MappedDescriptor {
 extension SharedRegionAccess {
     /// `O_RDWR` or `O_RDONLY`, always close-on-exec.
     var openFlags: Int32 { (self == .readWrite ? O_RDWR : O_RDONLY) | O_CLOEXEC }
+
+    /// `PROT_READ | PROT_WRITE` or `PROT_READ`, for `mmap`.
+    var protection: Int32 { self == .readWrite ? PROT_READ | PROT_WRITE : PROT_READ }
 }

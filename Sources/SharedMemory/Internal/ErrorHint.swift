@@ -40,8 +40,8 @@ enum ErrorHint {
                 return "the kernel refused the segment: see the limits in /proc/sys/kernel/shmall and shmmni, "
                     + "and the memory free on this machine"
             }
-            return "no room left: " + (address.flatMap(FreeSpace.describe) ?? "the filesystem is full")
-                + "; free space there or ask for less"
+            let room = address.flatMap(Capacity.available(for:)).map { "\($0.place) has \($0.bytes) bytes available" }
+            return "no room left: " + (room ?? "the filesystem is full") + "; free space there or ask for less"
         case .limitExceeded:
             return "too many open files: close some, or raise the limit (ulimit -n)"
         case .wrongObjectType:
@@ -95,32 +95,6 @@ enum ObjectOwnership {
 
     static func owned(uid: UInt32, mode: UInt32) -> String {
         let user = getpwuid(uid).flatMap { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)"
-        return "it belongs to \(user) (uid \(uid)) with mode \(OctalMode.string(mode)), and you are uid \(getuid())"
-    }
-}
-
-/// The free space of the filesystem behind an object, for no-space hints.
-enum FreeSpace {
-    static func describe(_ address: RegionAddress) -> String? {
-        let directory: String
-        switch address {
-        case .posix, .memfd: directory = "/dev/shm"
-        case .file(let path): directory = path.removingLastComponent().string
-        case .systemV: return nil
-        }
-        var info = statvfs()
-        guard statvfs(directory, &info) == 0 else { return nil }
-        let free = Int(info.f_bavail) * Int(info.f_frsize)
-        let total = Int(info.f_blocks) * Int(info.f_frsize)
-        return "\(directory) has \(free) of \(total) bytes free"
-    }
-}
-
-/// Modes as people write them: `0600`.
-enum OctalMode {
-    /// `0o600` as `"0600"`.
-    static func string<I: BinaryInteger>(_ mode: I) -> String {
-        let digits = String(mode, radix: 8)
-        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+        return "it belongs to \(user) (uid \(uid)) with mode \(FilePermissions(rawValue: mode).octal), and you are uid \(getuid())"
     }
 }

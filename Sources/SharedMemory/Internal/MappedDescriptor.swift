@@ -42,8 +42,7 @@ final class MappedDescriptor: Sendable {
             var outcome: SharedMemoryError?
             do throws(SharedMemoryError) { try change() } catch { outcome = error }
             let access = outcome == nil ? newAccess : state.access
-            let protection = access == .readWrite ? PROT_READ | PROT_WRITE : PROT_READ
-            _ = try SystemCall.pointer { mmap(base, count, protection, MAP_SHARED | MAP_FIXED, descriptor, 0) }
+            _ = try SystemCall.pointer { mmap(base, count, access.protection, MAP_SHARED | MAP_FIXED, descriptor, 0) }
                 .get("mmap", address)
             state.access = access
             try MappingSetup.apply(options, to: state.mapping, access: access, address: address)
@@ -105,8 +104,7 @@ final class MappedDescriptor: Sendable {
         _ descriptor: Int32, byteCount: Int, access: SharedRegionAccess, options: SharedRegionOptions,
         address: RegionAddress
     ) throws(SharedMemoryError) -> MappedDescriptor {
-        let protection = access == .readWrite ? PROT_READ | PROT_WRITE : PROT_READ
-        let base = try SystemCall.pointer { mmap(nil, byteCount, protection, MAP_SHARED, descriptor, 0) }
+        let base = try SystemCall.pointer { mmap(nil, byteCount, access.protection, MAP_SHARED, descriptor, 0) }
             .get("mmap", address)
         let mapping = SharedRegionMapping(baseAddress: base, byteCount: byteCount)
         do {

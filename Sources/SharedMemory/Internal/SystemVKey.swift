@@ -14,6 +14,13 @@ extension SystemVIdentifier {
             hint: "create it with mode .create, then open it by the id it reports (sysv:id=N)")
     }
 
+    /// The same identifier with an `ftok` path turned into its key: `ftok` `stat`s the path,
+    /// so an open-or-create loop resolves it once, not at every turn.
+    func resolvingFtok() throws(SharedMemoryError) -> SystemVIdentifier {
+        guard case .ftok = self else { return self }
+        return .key(try creationKey())
+    }
+
     /// The key to create with: given, computed by `ftok`, or `IPC_PRIVATE`.
     func creationKey() throws(SharedMemoryError) -> key_t {
         let address = RegionAddress.systemV(self)
