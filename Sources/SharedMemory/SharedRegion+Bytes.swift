@@ -37,14 +37,15 @@ extension SharedRegion {
     /// Copies `count` bytes starting at `offset` out of the region (all the rest by default).
     public func read(at offset: Int = 0, count: Int? = nil) throws(SharedMemoryError) -> [UInt8] {
         let count = count ?? (byteCount - min(max(offset, 0), byteCount))
-        let source = try RegionSlot.pointer(to: UInt8.self, count: count, at: offset, in: self, aligned: false, operation: "read")
+        let source = try RegionSlot.pointer(
+            to: UInt8.self, count: count, at: offset, in: self, aligned: false, writing: false, operation: "read")
         return [UInt8](UnsafeRawBufferPointer(start: source, count: count))
     }
 
     /// Copies `bytes` into the region at `offset`.
     public func write(_ bytes: some Collection<UInt8>, at offset: Int = 0) throws(SharedMemoryError) {
-        guard access == .readWrite else { throw .readOnly(address, operation: "write") }
-        let start = try RegionSlot.pointer(to: UInt8.self, count: bytes.count, at: offset, in: self, aligned: false, operation: "write")
+        let start = try RegionSlot.pointer(
+            to: UInt8.self, count: bytes.count, at: offset, in: self, aligned: false, writing: true, operation: "write")
         let destination = UnsafeMutableRawBufferPointer(start: start, count: bytes.count)
         if bytes.withContiguousStorageIfAvailable({ destination.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
             destination.copyBytes(from: bytes)

@@ -49,7 +49,7 @@ public enum SPSCRing {
         }
         _ = try RegionSlot.pointer(
             to: UInt8.self, count: byteCount(capacity: capacity), at: offset, in: region, aligned: false,
-            operation: "SPSCRing.initialize")
+            writing: true, operation: "SPSCRing.initialize")
         try region.storeArray([UInt8](repeating: 0, count: dataOffset), at: offset)
         try region.store(UInt64(capacity), at: offset + headerOffset + 8)
         // The identifier last: a side that attaches early sees no ring rather than a half-made one.
@@ -74,7 +74,7 @@ public enum SPSCRing {
 
         init(region: any SharedRegion, offset: Int, side: String) throws(SharedMemoryError) {
             let header = try RegionSlot.pointer(
-                to: UInt8.self, count: SPSCRing.dataOffset, at: offset, in: region, aligned: false, operation: side)
+                to: UInt8.self, count: SPSCRing.dataOffset, at: offset, in: region, aligned: false, writing: true, operation: side)
             guard Int(bitPattern: header) % 64 == 0 else {
                 throw SharedMemoryError(
                     code: .misaligned, operation: side, address: region.address.description,

@@ -19,8 +19,8 @@ public struct FutexWord: @unchecked Sendable {
 
     /// Binds the 4 bytes at `offset` (4-byte aligned, checked) as a futex word.
     public init(in region: any SharedRegion, at offset: Int) throws(SharedMemoryError) {
-        let raw = try RegionSlot.pointer(to: UInt32.self, at: offset, in: region, aligned: true, operation: "FutexWord")
-        guard region.access == .readWrite else { throw SharedMemoryError.readOnly(region.address, operation: "FutexWord") }
+        let raw = try RegionSlot.pointer(
+            to: UInt32.self, at: offset, in: region, aligned: true, writing: true, operation: "FutexWord")
         self.region = region
         self.word = raw.bindMemory(to: Atomic<UInt32>.self, capacity: 1)
     }

@@ -35,8 +35,7 @@ public struct ProcessMutex: @unchecked Sendable {
     /// Attaches to a mutex that some process already initialized at `offset`.
     public init(in region: any SharedRegion, at offset: Int) throws(SharedMemoryError) {
         let raw = try RegionSlot.pointer(
-            to: pthread_mutex_t.self, at: offset, in: region, aligned: true, operation: "ProcessMutex")
-        guard region.access == .readWrite else { throw SharedMemoryError.readOnly(region.address, operation: "ProcessMutex") }
+            to: pthread_mutex_t.self, at: offset, in: region, aligned: true, writing: true, operation: "ProcessMutex")
         self.region = region
         self.mutex = raw.assumingMemoryBound(to: pthread_mutex_t.self)
     }

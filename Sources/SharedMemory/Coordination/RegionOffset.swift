@@ -27,7 +27,8 @@ public struct RegionOffset<Pointee: BitwiseCopyable>: BitwiseCopyable, Hashable,
 
     /// A pointer for this process, bounds and alignment checked; valid while `region` is mapped.
     public func pointer(in region: some SharedRegion) throws(SharedMemoryError) -> UnsafeMutablePointer<Pointee> {
-        try RegionSlot.pointer(to: Pointee.self, at: Int(byteOffset), in: region, aligned: true, operation: "RegionOffset")
+        try RegionSlot.pointer(
+            to: Pointee.self, at: Int(byteOffset), in: region, aligned: true, writing: false, operation: "RegionOffset")
             .assumingMemoryBound(to: Pointee.self)
     }
 }

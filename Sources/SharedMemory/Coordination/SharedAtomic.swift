@@ -20,12 +20,7 @@ public struct SharedAtomic<Value: AtomicRepresentable>: @unchecked Sendable {
     /// representation (zero bytes are 0, false or nil for the standard types).
     public init(in region: any SharedRegion, at offset: Int) throws(SharedMemoryError) {
         let raw = try RegionSlot.pointer(
-            to: Atomic<Value>.self, at: offset, in: region, aligned: true, operation: "SharedAtomic")
-        if region.access == .readOnly {
-            // Atomic loads are fine on a read-only mapping; atomic writes would crash, so
-            // refuse up front rather than let a store kill the process.
-            throw SharedMemoryError.readOnly(region.address, operation: "SharedAtomic")
-        }
+            to: Atomic<Value>.self, at: offset, in: region, aligned: true, writing: true, operation: "SharedAtomic")
         self.region = region
         self.pointer = raw.bindMemory(to: Atomic<Value>.self, capacity: 1)
     }

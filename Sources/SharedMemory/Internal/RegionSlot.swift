@@ -1,11 +1,13 @@
-/// The one check behind every typed access into a region: `count` values of `T` at
-/// `offset` lie inside the region's `byteCount`, and, where the access needs it, at an
+/// The one check behind every typed access into a region: the mapping is writable if the
+/// access writes (a write to a read-only mapping would kill the process), `count` values of
+/// `T` at `offset` lie inside the region's `byteCount`, and, where the access needs it, at an
 /// address aligned for `T` (atomics, futex words and mutexes do; plain loads do not).
 enum RegionSlot {
     static func pointer<T: ~Copyable>(
         to type: T.Type, count: Int = 1, at offset: Int, in region: some SharedRegion, aligned: Bool,
-        operation: String
+        writing: Bool, operation: String
     ) throws(SharedMemoryError) -> UnsafeMutableRawPointer {
+        if writing && region.access != .readWrite { throw .readOnly(region.address, operation: operation) }
         let mapping = region.mapping
         let (byteCount, overflow) = MemoryLayout<T>.stride.multipliedReportingOverflow(by: max(count, 0))
         guard count >= 0, offset >= 0, !overflow, offset <= mapping.byteCount, byteCount <= mapping.byteCount - offset
