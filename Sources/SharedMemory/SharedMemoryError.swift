@@ -53,6 +53,11 @@ public struct SharedMemoryError: Error, Sendable, Equatable, CustomStringConvert
         case notRecoverable
         /// The calling thread already holds the lock (`EDEADLK`).
         case deadlock
+        /// A structure in shared memory holds a value it can never hold (a length larger than
+        /// its container, a position outside it, a counter that ran backwards): another
+        /// process wrote it, by bug or on purpose. Nothing was read or written outside the
+        /// region; the message names the field and its value.
+        case corrupted
         /// Any other failure of a C call; `errno` tells which.
         case systemError
     }
@@ -107,6 +112,18 @@ extension SharedMemoryError {
             code: .invalidAddress, operation: "parse address", address: text, message: problem,
             hint: "addresses look like posix:/NAME, sysv:KEY, sysv:ftok:/PATH#PROJ, sysv:id=SHMID, "
                 + "sysv:private, file:/ABSOLUTE/PATH or memfd:NAME")
+    }
+
+    /// A field read from shared memory that fails its check: `field` held `value`, which
+    /// breaks `rule`. The hint says who could have written it and what to do.
+    static func corrupted(
+        _ operation: String, _ address: RegionAddress?, field: String, value: some BinaryInteger, rule: String
+    ) -> SharedMemoryError {
+        SharedMemoryError(
+            code: .corrupted, operation: operation, address: address?.description,
+            message: "\(field) holds \(value), but \(rule)",
+            hint: "another process with write access to this region wrote it (a bug or a hostile peer); "
+                + "stop using this structure, and re-initialize it once every user has let go")
     }
 
     static func unsupported(_ operation: String, _ address: RegionAddress?, _ problem: String, hint: String)
