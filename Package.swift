@@ -24,17 +24,20 @@ let package = Package(
         ),
         // The same measured operations in plain C: the "limit" side of every ratio.
         .target(name: "CReference"),
+        // Starting another program (posix_spawn) with the pipes it needs: one copy for the
+        // tests, the comparison and the CLI. Not part of the library.
+        .target(name: "ProcessSpawning", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "SharedMemoryComparison",
             dependencies: [
-                "SharedMemory", "CReference",
+                "SharedMemory", "CReference", "ProcessSpawning",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .executableTarget(
             name: "shm",
             dependencies: [
-                "SharedMemory", "SharedMemoryComparison",
+                "SharedMemory", "SharedMemoryComparison", "ProcessSpawning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,7 +56,9 @@ let package = Package(
             name: "SharedMemoryTests",
             // The executables are dependencies so that `swift test` builds them: the tests
             // launch them as the second process.
-            dependencies: ["SharedMemory", "SharedMemoryComparison", "SharedMemoryTestPeer", "shm", "InteropFixture"]
+            dependencies: [
+                "SharedMemory", "SharedMemoryComparison", "ProcessSpawning", "SharedMemoryTestPeer", "shm", "InteropFixture",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

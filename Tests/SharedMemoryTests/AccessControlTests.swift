@@ -101,7 +101,7 @@ struct AccessControlTests {
         let result = try peer.finish()
         #expect(result.status == 0, "\(result.errors)")
         let descriptors = String(decoding: result.output, as: UTF8.self)
-        #expect(descriptors.contains("0 socket:"), "the peer lists its descriptors: \(descriptors)")
+        #expect(descriptors.contains("0 pipe:"), "the peer lists its descriptors: \(descriptors)")
         for region in regions {
             let name: String
             switch region.address {
