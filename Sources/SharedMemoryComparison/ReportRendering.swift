@@ -2,9 +2,10 @@
 import Foundation
 #endif
 
-/// How a report is printed: a table for the terminal, Markdown for documents, JSON for programs.
+/// How a report is printed: a table for the terminal, Markdown for documents, JSON for programs,
+/// HTML (one self-contained page with charts) for people.
 public enum ReportFormat: String, CaseIterable, Sendable {
-    case table, markdown, json
+    case table, markdown, json, html
 }
 
 extension ComparisonReport {
@@ -13,6 +14,7 @@ extension ComparisonReport {
         case .json: json
         case .markdown: markdown
         case .table: table
+        case .html: html
         }
     }
 
@@ -61,7 +63,7 @@ extension ComparisonReport {
         + "below 1 is faster than C; for rates (GB/s, M msg/s) above 1 is faster. p99 is the slowest 1% of "
         + "times or the lowest 1% of rates."
 
-    private static func number(_ value: Double) -> String {
+    static func number(_ value: Double) -> String {
         guard value.isFinite else { return "\(value)" }
         if value >= 100 { return String(format: "%.0f", value) }
         if value >= 10 { return String(format: "%.1f", value) }

@@ -22,7 +22,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Measure only this section (repeatable): \(Comparison.sectionNames.joined(separator: ", ")).")
     var section: [String] = []
 
-    @Option(help: "table, markdown or json.")
+    @Option(help: "table, markdown, json or html (one page with charts, for a browser; use with --output).")
     var format: String = "table"
 
     @Option(help: "Write the report to this file instead of stdout.")
@@ -32,7 +32,7 @@ struct CompareCommand: ParsableCommand {
     var allowDebugBuild = false
 
     func validate() throws {
-        if ReportFormat(rawValue: format) == nil { throw ValidationError("--format takes table, markdown or json") }
+        if ReportFormat(rawValue: format) == nil { throw ValidationError("--format takes table, markdown, json or html") }
         for name in section where !Comparison.sectionNames.contains(name) {
             throw ValidationError("no section '\(name)'; the sections are \(Comparison.sectionNames.joined(separator: ", "))")
         }
