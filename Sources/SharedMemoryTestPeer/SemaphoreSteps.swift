@@ -1,4 +1,5 @@
 import SharedMemory
+import SystemPackage
 
 extension Peer {
     /// Steps on System V semaphore sets, each opening the set by address:
@@ -9,6 +10,8 @@ extension Peer {
     ///                                       "error CODE: MESSAGE"
     ///   sem-open-or-create ADDRESS VALUES   open or create the set with initial VALUES (a,b,...),
     ///                                       say "created" or "opened", then the values it sees
+    ///   sem-create ADDRESS VALUES MODE     create the set with initial VALUES and octal MODE
+    ///   sem-give ADDRESS UID GID           hand the set to another owner (IPC_SET)
     ///   sem-count SEM REGION OFFSET TIMES   TIMES x: take semaphore 0 with undo, add 1 to the
     ///                                       UInt64 at OFFSET of REGION (not atomically), give it back
     static let semaphoreSteps: [String: Step] = [
@@ -41,12 +44,19 @@ extension Peer {
         },
         "sem-open-or-create": { peer in
             let address = try peer.next("address")
-            let values = try peer.next("values").split(separator: ",").map { text in
-                guard let value = Int(text) else { throw PeerError("bad value \(text)") }
-                return value
-            }
-            let set = try SystemVSemaphoreSet(address, initialValues: values)
+            let set = try SystemVSemaphoreSet(address, initialValues: values(peer.next("values")))
             say((set.created ? "created " : "opened ") + (try set.values()).map(String.init).joined(separator: ","))
+        },
+        "sem-create": { peer in
+            let address = try peer.next("address")
+            let values = try values(peer.next("values"))
+            guard let mode = UInt32(try peer.next("mode"), radix: 8) else { throw PeerError("mode is not octal") }
+            _ = try SystemVSemaphoreSet(
+                address, mode: .create, permissions: FilePermissions(rawValue: mode), initialValues: values)
+        },
+        "sem-give": { peer in
+            let set = try SystemVSemaphoreSet(try peer.next("address"), mode: .open)
+            try set.setOwner(userID: UInt32(try peer.nextNumber("uid")), groupID: UInt32(try peer.nextNumber("gid")))
         },
         "sem-count": { peer in
             let set = try SystemVSemaphoreSet(try peer.next("semaphore address"), mode: .open)
@@ -63,4 +73,11 @@ extension Peer {
             }
         },
     ]
+
+    private static func values(_ list: String) throws -> [Int] {
+        try list.split(separator: ",").map { text in
+            guard let value = Int(text) else { throw PeerError("bad value \(text)") }
+            return value
+        }
+    }
 }

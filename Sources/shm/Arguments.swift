@@ -55,17 +55,21 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-/// `--trust-owner UID`, for the verbs that open a region: whose objects to accept besides
-/// the user running `shm` and root.
+/// `--trust-owner UID`, for the verbs that open a region or a semaphore set: whose objects to
+/// accept besides the user running `shm` and root.
 struct TrustOptions: ParsableArguments {
     @Option(
         name: .customLong("trust-owner"),
-        help: "Accept a region owned by this user id too (repeatable); by default only yours and root's.")
+        help: ArgumentHelp(
+            "Accept an object owned or created by this user id too (repeatable); by default only yours and root's.",
+            valueName: "uid"))
     var trustedOwners: [UInt32] = []
+
+    var owners: Set<UInt32> { Set(trustedOwners) }
 
     var regionOptions: SharedRegionOptions {
         var options = SharedRegionOptions()
-        options.trustedOwners = Set(trustedOwners)
+        options.trustedOwners = owners
         return options
     }
 }

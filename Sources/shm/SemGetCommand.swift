@@ -9,10 +9,13 @@ struct SemGetCommand: ParsableCommand {
     @Argument(help: "The set's address.", transform: parseSemaphoreAddress)
     var address: RegionAddress
 
+    @OptionGroup var trust: TrustOptions
+
     func run() throws {
         try reportingErrors {
             // Looking needs no initialised set: show whatever is there.
-            let set = try SystemVSemaphoreSet(address, mode: .open, initializationWait: .zero)
+            let set = try SystemVSemaphoreSet(
+                address, mode: .open, initializationWait: .zero, trustedOwners: trust.owners)
             Output.line(try set.values().map(String.init).joined(separator: " "))
         }
     }

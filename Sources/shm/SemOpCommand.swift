@@ -38,6 +38,8 @@ struct SemOpCommand: ParsableCommand {
         "Give up after this many seconds (fractions allowed) with status 3 (semtimedop).", valueName: "seconds"))
     var timeout: Double?
 
+    @OptionGroup var trust: TrustOptions
+
     func validate() throws {
         if operations.isEmpty { throw ValidationError("give at least one operation, such as 0:-1") }
         if let timeout, !(timeout.isFinite && (0...1e9).contains(timeout)) {
@@ -47,7 +49,7 @@ struct SemOpCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let set = try SystemVSemaphoreSet(address, mode: .open)
+            let set = try SystemVSemaphoreSet(address, mode: .open, trustedOwners: trust.owners)
             var flags: SemaphoreOperation.Flags = []
             if nowait { flags.insert(.noWait) }
             if undo { flags.insert(.undo) }

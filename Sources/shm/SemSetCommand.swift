@@ -19,6 +19,8 @@ struct SemSetCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Every semaphore's value, one per semaphore.", valueName: "a,b,..."))
     var values: ValueList?
 
+    @OptionGroup var trust: TrustOptions
+
     func validate() throws {
         if let notNumber = indexAndValue.first(where: { Int($0) == nil }) {
             throw ValidationError("'\(notNumber)' is not a number: give INDEX VALUE, as in `shm sem set ADDRESS 0 1`")
@@ -33,7 +35,8 @@ struct SemSetCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let set = try SystemVSemaphoreSet(address, mode: .open, initializationWait: .zero)
+            let set = try SystemVSemaphoreSet(
+                address, mode: .open, initializationWait: .zero, trustedOwners: trust.owners)
             if let values {
                 try set.setValues(values.values)
             } else {

@@ -13,9 +13,12 @@ struct SemStatCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @OptionGroup var trust: TrustOptions
+
     func run() throws {
         try reportingErrors {
-            let set = try SystemVSemaphoreSet(address, mode: .open, initializationWait: .zero)
+            let set = try SystemVSemaphoreSet(
+                address, mode: .open, initializationWait: .zero, trustedOwners: trust.owners)
             let report = try SemaphoreSetReport(set)
             Output.line(json ? report.json : report.table)
         }

@@ -77,6 +77,52 @@ struct AccessControlTests {
         #expect(error?.message.contains("created by uid 65534") == true, "\(String(describing: error))")
     }
 
+    @Test(
+        "a semaphore set squatted by another user is refused unless that user is trusted",
+        .enabled(
+            if: OtherUser.isAvailable && SharedRegionBackend.systemV.isAvailable,
+            "\(OtherUser.unavailableReason ?? "no System V")"))
+    func squattedSemaphoreSet() throws {
+        let address = try SemaphoreTests.newAddress()
+        defer { removeSemaphores(address) }
+        try OtherUser.peer("sem-create", "\(address)", "1", "666").expectSuccess()
+
+        for mode in [SharedRegionOpenMode.open, .openOrCreate] {
+            let error = #expect(throws: SharedMemoryError.self) {
+                try SystemVSemaphoreSet(address, count: 1, mode: mode)
+            }
+            #expect(error?.code == .untrustedOwner)
+            #expect(error?.message.contains("nobody (uid 65534) with mode 0666") == true, "\(String(describing: error))")
+            #expect(error?.hint.contains("trustedOwners") == true && error?.hint.contains("shm sem remove") == true)
+        }
+        let set = try SystemVSemaphoreSet(address, mode: .open, trustedOwners: [OtherUser.uid])
+        #expect(try set.values() == [1])
+
+        let refused = try ChildProcess("shm", ["sem", "op", "\(address)", "0:-1", "--nowait"]).finish()
+        #expect(refused.status == 1)
+        #expect(refused.errors.contains("--trust-owner 65534"), "\(refused.errors)")
+        let trusted = try ChildProcess(
+            "shm", ["sem", "op", "\(address)", "0:-1", "--nowait", "--trust-owner", "65534"]).finish()
+        #expect(trusted.status == 0, "\(trusted.errors)")
+        #expect(try set.values() == [0])
+    }
+
+    @Test(
+        "a semaphore set handed to root by its squatter is still refused by its creator uid",
+        .enabled(
+            if: OtherUser.isAvailable && SharedRegionBackend.systemV.isAvailable,
+            "\(OtherUser.unavailableReason ?? "no System V")"))
+    func squatterGivesSemaphoreSetAway() throws {
+        let address = try SemaphoreTests.newAddress()
+        defer { removeSemaphores(address) }
+        try OtherUser.peer("sem-create", "\(address)", "1", "666", "sem-give", "\(address)", "0", "0").expectSuccess()
+        let error = #expect(throws: SharedMemoryError.self) { try SystemVSemaphoreSet(address, mode: .open) }
+        #expect(error?.code == .untrustedOwner)
+        #expect(error?.message.contains("created by uid 65534") == true, "\(String(describing: error))")
+        let get = try ChildProcess("shm", ["sem", "get", "\(address)"]).finish()
+        #expect(get.status == 1 && get.errors.contains("--trust-owner 65534"), "\(get.errors)")
+    }
+
     @Test("the mode is exactly what was asked, whatever the creator's umask", arguments: named)
     func modeIgnoresUmask(backend: SharedRegionBackend) throws {
         for (mask, mode) in [("077", "666"), ("000", "600"), ("022", "660")] {

@@ -25,6 +25,12 @@ struct InteropTests {
         try ChildProcess("InteropFixture", steps)
     }
 
+    /// The key of a `sysv:KEY` address as C writes it (`0x5e3a`).
+    static func cKey(_ address: RegionAddress) throws -> String {
+        guard case .systemV(.key(let key)) = address else { throw PeerFailure("\(address) has no key") }
+        return "0x" + String(UInt32(bitPattern: key), radix: 16)
+    }
+
     @Test("a region C made is opened by the library with its size and bytes", arguments: named)
     func cCreatesLibraryOpens(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "interop")
@@ -61,11 +67,9 @@ struct InteropTests {
 
     @Test("a semaphore set C made shows in the inventory with its count, mode and owner", .enabled(if: SharedRegionBackend.systemV.isAvailable))
     func semaphoreSetFromC() throws {
-        let key = try #require({ () -> Int32? in
-            if case .systemV(.key(let key)) = try TestNames.address(.systemV, "sem") { return key }
-            return nil
-        }())
-        let cKey = "0x" + String(UInt32(bitPattern: key), radix: 16)
+        let address = try TestNames.address(.systemV, "sem")
+        guard case .systemV(.key(let key)) = address else { throw PeerFailure("\(address) has no key") }
+        let cKey = try Self.cKey(address)
         defer { _ = try? Self.fixture(["sem-open", cKey, "sem-remove"]).finish() }
         try Self.fixture(["sem-create", cKey, "3", "640", "sem-op", "1", "5", "sem-expect", "1", "5"]).expectSuccess()
 
@@ -79,6 +83,93 @@ struct InteropTests {
         #expect(set.creatorAlive == nil && !set.isStale)
         // The value C set is still there for the next C process.
         try Self.fixture(["sem-open", cKey, "sem-expect", "1", "5", "sem-op", "1", "-5", "sem-expect", "1", "0"]).expectSuccess()
+    }
+}
+
+/// Semaphore sets made by other programs the way they make them: `semget`, then `SETVAL` or
+/// `SETALL`, and no `semop`. The library and `shm sem op` use them at once, as `semop` from C
+/// would, and the values they set are the ones seen.
+@Suite("Interop: semaphore sets made by others", .enabled(if: SharedRegionBackend.systemV.isAvailable))
+struct SemaphoreInteropTests {
+    /// The C routes: creation alone, `SETVAL`, `SETALL`; each with the values it leaves.
+    static let cRoutes: [(steps: [String], values: [Int])] = [
+        ([], [0, 0]), (["sem-setval", "0", "3"], [3, 0]), (["sem-setall", "2,5"], [2, 5]),
+    ]
+
+    @Test("a set C made with semget and SETVAL or SETALL, no semop, is used at once", arguments: 0..<3)
+    func fromC(route: Int) throws {
+        let (steps, values) = Self.cRoutes[route]
+        let address = try SemaphoreTests.newAddress()
+        defer { removeSemaphores(address) }
+        let key = try InteropTests.cKey(address)
+        try InteropTests.fixture(["sem-create", key, "2", "600"] + steps).expectSuccess()
+
+        let set = try SystemVSemaphoreSet(address, mode: .open)
+        #expect(set.count == 2 && !set.created)
+        #expect(try set.values() == values)
+        #expect(try set.status().lastOperationTime == nil)  // no semop: nothing waited for a stamp
+        try Self.useFromShell(address, values: values)
+        try InteropTests.fixture(["sem-open", key, "sem-expect", "1", "\(values[1] + 1)"]).expectSuccess()
+    }
+
+    @Test(
+        "a set Perl made with semget and SETALL is used at once",
+        .enabled(if: access(SemaphoreInteropTests.perl, X_OK) == 0, "needs \(SemaphoreInteropTests.perl)"))
+    func fromPerl() throws {
+        let address = try SemaphoreTests.newAddress()
+        defer { removeSemaphores(address) }
+        let script = """
+            use IPC::SysV qw(IPC_CREAT IPC_EXCL SETALL);
+            my $id = semget($ARGV[0], 2, IPC_CREAT | IPC_EXCL | 0600) // die "semget: $!";
+            semctl($id, 0, SETALL, pack("s!*", 4, 1)) or die "semctl: $!";
+            """
+        let perl = try ChildProcess(absolute: Self.perl, ["-e", script, "--", try Self.signedKey(address)])
+        try perl.expectSuccess()
+        let set = try SystemVSemaphoreSet(address, mode: .open)
+        #expect(try set.values() == [4, 1])
+        try Self.useFromShell(address, values: [4, 1])
+    }
+
+    @Test(
+        "a set Python's sysv_ipc made with IPC_CREX and initial_value is used at once",
+        .enabled(if: SemaphoreInteropTests.pythonSysvIPC == nil, "\(SemaphoreInteropTests.pythonSysvIPC ?? "")"))
+    func fromPython() throws {
+        let address = try SemaphoreTests.newAddress()
+        defer { removeSemaphores(address) }
+        let script = "import sys, sysv_ipc; sysv_ipc.Semaphore(int(sys.argv[1]), sysv_ipc.IPC_CREX, initial_value=3)"
+        let python = try ChildProcess("python3", ["-c", script, try Self.signedKey(address)], searchingPath: true)
+        try python.expectSuccess()
+        let set = try SystemVSemaphoreSet(address, mode: .open)
+        #expect(set.count == 1)
+        #expect(try set.values() == [3])
+        let op = try ChildProcess("shm", ["sem", "op", address.description, "0:-3", "--nowait"]).finish()
+        #expect(op.status == 0, "\(op.errors)")
+        #expect(try set.values() == [0])
+    }
+
+    static let perl = "/usr/bin/perl"
+
+    /// The key in decimal as a signed C `key_t`: Perl and `sysv_ipc` take it so.
+    static func signedKey(_ address: RegionAddress) throws -> String {
+        guard case .systemV(.key(let key)) = address else { throw PeerFailure("\(address) has no key") }
+        return String(key)
+    }
+
+    /// Why the Python test cannot run here (no `python3`, or no `sysv_ipc`), or nil.
+    static let pythonSysvIPC: String? = {
+        guard let probe = try? ChildProcess("python3", ["-c", "import sysv_ipc"], searchingPath: true),
+            let result = try? probe.finish()
+        else { return "needs python3 on PATH" }
+        return result.status == 0 ? nil : "needs the Python module sysv_ipc (pip install sysv_ipc)"
+    }()
+
+    /// `shm sem op` takes from semaphore 0 without waiting and gives one to semaphore 1.
+    static func useFromShell(_ address: RegionAddress, values: [Int]) throws {
+        let take = values[0] > 0 ? ["0:-\(values[0])"] : ["0:0"]
+        let op = try ChildProcess("shm", ["sem", "op", address.description, "--nowait"] + take + ["1:+1"]).finish()
+        #expect(op.status == 0, "\(op.errors)")
+        let get = try ChildProcess("shm", ["sem", "get", address.description]).finish()
+        #expect(String(decoding: get.output, as: UTF8.self) == "0 \(values[1] + 1)\n")
     }
 }
 

@@ -63,22 +63,44 @@ struct SemaphoreTests {
     }
 
     /// A set made with a bare `semget`, as a C program would, has `sem_otime` 0 until a
-    /// `semop`: an opener cannot tell it from one whose creator is still initialising it.
-    @Test("a set no semop has touched is not ready; initializationWait .zero opens it")
-    func unstampedSet() throws {
-        let address = try Self.newAddress()
-        guard case .systemV(.key(let key)) = address else { Issue.record("\(address) has no key"); return }
-        defer { removeSemaphores(address) }
-        #expect(semget(key, 2, IPC_CREAT | IPC_EXCL | 0o600) >= 0)
+    /// `semop`: it is used at once, as C would use it. Only a set that carries this library's
+    /// mark of a set being initialised (mode bit 0001), and that nothing has touched, is
+    /// waited for: the trace of a creator using this library that died half-way. C makes both.
+    @Test("a set nothing has touched opens at once, unless it carries the library's mark")
+    func untouchedSets() throws {
+        let plain = try Self.newAddress()
+        let marked = try Self.newAddress()
+        defer { removeSemaphores(plain); removeSemaphores(marked) }
+        try InteropTests.fixture(["sem-create", try InteropTests.cKey(plain), "2", "600"]).expectSuccess()
+        try InteropTests.fixture(["sem-create", try InteropTests.cKey(marked), "2", "601"]).expectSuccess()
+
+        let set = try SystemVSemaphoreSet(plain, mode: .open)
+        #expect(set.count == 2)
+        #expect(try set.values() == [0, 0])
+        #expect(try set.status().lastOperationTime == nil)
+
         let waited = #expect(throws: SharedMemoryError.self) {
-            try SystemVSemaphoreSet(address, mode: .open, initializationWait: .milliseconds(1))
+            try SystemVSemaphoreSet(marked, mode: .open, initializationWait: .milliseconds(1))
         }
         #expect(waited?.code == .notReady)
         #expect(waited?.hint.contains("initializationWait: .zero") == true)
-        let set = try SystemVSemaphoreSet(address, mode: .open, initializationWait: .zero)
-        #expect(try set.status().lastOperationTime == nil)
-        try set.signal(1)
-        #expect(try SystemVSemaphoreSet(address, mode: .open).count == 2)
+        #expect(waited?.hint.contains("shm sem remove \(marked)") == true)
+        let taken = try SystemVSemaphoreSet(marked, mode: .open, initializationWait: .zero)
+        try taken.setValue(1, at: 1)  // touched now: SETVAL records this process in GETPID of semaphore 1
+        #expect(try SystemVSemaphoreSet(marked, mode: .open, initializationWait: .milliseconds(1)).values() == [0, 1])
+    }
+
+    @Test("a set this library made carries no mark once initialised, and the stamp C waits for")
+    func creationClearsTheMark() throws {
+        let address = try Self.newAddress()
+        defer { removeSemaphores(address) }
+        let set = try SystemVSemaphoreSet(
+            address, mode: .create, permissions: [.ownerReadWrite, .groupRead], initialValues: [4])
+        let status = try set.status()
+        #expect(status.permissions == [.ownerReadWrite, .groupRead])
+        #expect(status.lastOperationTime != nil)
+        #expect(try set.lastProcessID(at: 0) == getpid())
+        #expect(try set.values() == [4])
     }
 
     @Test("values after SETALL and SETVAL; status and permissions")

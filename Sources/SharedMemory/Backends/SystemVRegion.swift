@@ -61,7 +61,7 @@ public final class SystemVRegion: SharedRegion {
                 let existing = try Self.segmentStatus(id, given)
                 try OwnerTrust.check(
                     owner: existing.shm_perm.uid, creator: existing.shm_perm.cuid, mode: UInt32(existing.shm_perm.mode),
-                    options: options, address: given)
+                    trustedOwners: options.trustedOwners, address: given)
                 let byteCount = try RegionSize.forOpening(requested: size, existing: Int(existing.shm_segsz), given)
                 return (id, try Self.attach(id, byteCount: byteCount, access: access, options: options, given))
             })

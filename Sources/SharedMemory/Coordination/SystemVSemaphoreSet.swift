@@ -12,10 +12,18 @@ import SystemPackage
 /// `semget(KEY, ...)` meets the same set. Dropping the object changes nothing in the kernel.
 ///
 /// Creation and initialisation are two calls in System V (`semget`, then `semctl(SETALL)`),
-/// so an opener could see a set whose values are not set yet. This type closes that gap the
-/// classic way: its creator sets the values, then applies one `semop` that leaves them as they
-/// are but stamps `sem_otime`; an opener waits, bounded by `initializationWait`, until
-/// `sem_otime` is not 0. A set whose creator died in between is reported as `.notReady`.
+/// so an opener could see a set whose values are not set yet. This type closes that gap for
+/// the sets it creates: it creates them marked (the execute bit for others, 0o001, which means
+/// nothing to a semaphore), sets the values, stamps `sem_otime` with a `semop` that changes
+/// nothing (as C programs following Stevens expect), then clears the mark (`IPC_SET`). An
+/// opener waits, bounded by `initializationWait`, only for a set that carries the mark and
+/// that nothing has touched yet (`sem_otime` 0 and `GETPID` 0 for every semaphore); a set
+/// whose creator died in between is reported as `.notReady`. Every other set, such as one
+/// made by C, Python's `sysv_ipc` or Perl with `semget` and `SETVAL`/`SETALL` and no `semop`,
+/// is used at once, as `semop` from C would use it.
+///
+/// Opening checks the owner as regions do: a set whose owner or creator uid is neither this
+/// process's user, root, nor in `trustedOwners` is refused with `.untrustedOwner`.
 public final class SystemVSemaphoreSet: Sendable {
     /// The address that reopens the set (`sysv:id=N` for a set created with `sysv:private`).
     public let address: RegionAddress
@@ -37,13 +45,14 @@ public final class SystemVSemaphoreSet: Sendable {
     ///   - permissions: the set's mode; 0600 by default (System V ignores the umask).
     ///   - initialValues: one value per semaphore (0…32767), set with `semctl(SETALL)` on creation;
     ///     all 0 when `nil`. `count` may be left out when these are given.
-    ///   - initializationWait: how long an opener waits for the creator to finish initialising
-    ///     (`sem_otime` still 0); `.zero` skips the check, for sets made by programs that never
-    ///     call `semop`.
+    ///   - initializationWait: how long an opener waits for a creator using this library to
+    ///     finish initialising (the set is marked and untouched); `.zero` never waits.
+    ///   - trustedOwners: user ids whose sets to open besides this process's user and root
+    ///     (the owner and the creator uid must both be trusted).
     public init(
         _ identifier: SystemVIdentifier, count: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
         permissions: FilePermissions = .ownerReadWrite, initialValues: [Int]? = nil,
-        initializationWait: Duration = .seconds(2)
+        initializationWait: Duration = .seconds(2), trustedOwners: Set<UInt32> = []
     ) throws(SharedMemoryError) {
         let given = RegionAddress.systemV(identifier)
         try identifier.checkOpenMode(mode)
@@ -54,14 +63,16 @@ public final class SystemVSemaphoreSet: Sendable {
             create: { () throws(SharedMemoryError) in
                 let count = try SemaphoreInput.countForCreating(wanted, given)
                 let key = try resolved.creationKey()
-                let flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777)
+                // Marked from the first instant, so no opener ever takes it for a foreign set.
+                let flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777 | Self.initializingMark)
                 let created = SystemCall.value { semget(key, Int32(count), flags) }
                 if case .failure(let error) = created, error != .fileExists {
                     try Capacity.checkSemaphoreSet(of: count, given)  // name the limit that refused it
                 }
                 let id = try created.get("semget", given)
                 do throws(SharedMemoryError) {
-                    try Self.initialize(id, values: initialValues ?? Array(repeating: 0, count: count), given)
+                    try Self.initialize(
+                        id, values: initialValues ?? Array(repeating: 0, count: count), permissions: permissions, given)
                 } catch {
                     _ = CSharedMemoryShims_semctl(id, 0, IPC_RMID)  // leave nothing half-made behind
                     throw error
@@ -70,7 +81,11 @@ public final class SystemVSemaphoreSet: Sendable {
             },
             open: { () throws(SharedMemoryError) in
                 let id = try Self.existingID(resolved)
-                let existing = try Self.initializedCount(id, wait: initializationWait, given)
+                let status = try Self.kernelStatus(id, given)
+                try OwnerTrust.check(
+                    owner: status.sem_perm.uid, creator: status.sem_perm.cuid, mode: UInt32(status.sem_perm.mode),
+                    trustedOwners: trustedOwners, address: given, semaphoreSet: true)
+                let existing = try Self.initializedCount(id, status, wait: initializationWait, given)
                 if let wanted, wanted != existing {
                     throw SharedMemoryError(
                         code: .invalidSize, operation: "semget", address: given.description,
@@ -90,28 +105,34 @@ public final class SystemVSemaphoreSet: Sendable {
     public convenience init(
         _ address: RegionAddress, count: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
         permissions: FilePermissions = .ownerReadWrite, initialValues: [Int]? = nil,
-        initializationWait: Duration = .seconds(2)
+        initializationWait: Duration = .seconds(2), trustedOwners: Set<UInt32> = []
     ) throws(SharedMemoryError) {
         try self.init(
             SemaphoreInput.identifier(of: address), count: count, mode: mode, permissions: permissions,
-            initialValues: initialValues, initializationWait: initializationWait)
+            initialValues: initialValues, initializationWait: initializationWait, trustedOwners: trustedOwners)
     }
 
     /// Parses `address` (`"sysv:0x5e3a"`), then creates or opens the set.
     public convenience init(
         _ address: String, count: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
         permissions: FilePermissions = .ownerReadWrite, initialValues: [Int]? = nil,
-        initializationWait: Duration = .seconds(2)
+        initializationWait: Duration = .seconds(2), trustedOwners: Set<UInt32> = []
     ) throws(SharedMemoryError) {
         try self.init(
             RegionAddress(parsing: address), count: count, mode: mode, permissions: permissions,
-            initialValues: initialValues, initializationWait: initializationWait)
+            initialValues: initialValues, initializationWait: initializationWait, trustedOwners: trustedOwners)
     }
 
-    /// Sets the values, then stamps `sem_otime` with a `semop` that changes nothing: +1 and
-    /// -1 on semaphore 0 in one atomic call (-1 then +1 when it is at the maximum). Openers
-    /// take a stamped set as initialised.
-    private static func initialize(_ id: Int32, values: [Int], _ address: RegionAddress) throws(SharedMemoryError) {
+    /// The mode bit a set carries while this library initialises it: execute for others, which
+    /// no semaphore operation looks at.
+    static let initializingMark: UInt32 = 0o001
+
+    /// Sets the values, stamps `sem_otime` with a `semop` that changes nothing (+1 and -1 on
+    /// semaphore 0 in one atomic call; -1 then +1 when it is at the maximum), then clears the
+    /// mark. Each step alone already tells an opener the values are in.
+    private static func initialize(
+        _ id: Int32, values: [Int], permissions: FilePermissions, _ address: RegionAddress
+    ) throws(SharedMemoryError) {
         var shorts = values.map { UInt16($0) }
         _ = try SystemCall.value { CSharedMemoryShims_semctl_array(id, SETALL, &shorts) }
             .get("semctl(SETALL)", address)
@@ -120,25 +141,44 @@ public final class SystemVSemaphoreSet: Sendable {
         var stamp = values[0] < SemaphoreLimits.maximumValue ? [up, down] : [down, up]
         _ = try SystemCall.value { CSharedMemoryShims_semtimedop(id, &stamp, stamp.count, nil) }
             .get("semop", address)
+        var status = try kernelStatus(id, address)
+        status.sem_perm.mode = permissions.rawValue & 0o777
+        _ = try SystemCall.value { CSharedMemoryShims_semctl_status(id, IPC_SET, &status) }
+            .get("semctl(IPC_SET)", address)
     }
 
-    /// The set's size once its creator has stamped it, waiting for that up to `wait`.
-    private static func initializedCount(_ id: Int32, wait: Duration, _ address: RegionAddress)
+    /// The set's size once it is ready to use, waiting up to `wait` for a creator using this
+    /// library to finish: only a set with the mark that nothing has touched yet is waited for.
+    private static func initializedCount(_ id: Int32, _ status: semid_ds, wait: Duration, _ address: RegionAddress)
         throws(SharedMemoryError) -> Int
     {
-        let ready = try BoundedPoll.until(wait) { () throws(SharedMemoryError) -> semid_ds? in
-            let status = try kernelStatus(id, address)
-            return status.sem_otime != 0 || wait <= .zero ? status : nil
+        let count = Int(status.sem_nsems)
+        guard wait > .zero, try isBeingInitialized(id, status, address) else { return count }
+        let ready = try BoundedPoll.until(wait) { () throws(SharedMemoryError) -> Bool? in
+            try isBeingInitialized(id, kernelStatus(id, address), address) ? nil : true
         }
-        guard let ready else {
-            throw SharedMemoryError(
-                code: .notReady, operation: "semget", address: address.description,
-                message: "the set exists but no semop has touched it after waiting \(wait): "
-                    + "its creator has not finished initialising it",
-                hint: "its creator may have died half-way: remove it with `shm sem remove \(address)` and create "
-                    + "it again; a set made by a program that never calls semop opens with initializationWait: .zero")
+        guard ready == nil else { return count }
+        throw SharedMemoryError(
+            code: .notReady, operation: "semget", address: address.description,
+            message: "the set carries this library's mark of a set being initialised (mode bit 0001), but "
+                + "neither semop, SETVAL nor SETALL has touched it after waiting \(wait)",
+            hint: "its creator may have died half-way: remove it with `shm sem remove \(address)` and create "
+                + "it again; to use it as it is, open it with initializationWait: .zero")
+    }
+
+    /// Marked, and untouched: no `semop` (`sem_otime`), and no `semop`, `SETVAL` or `SETALL` on
+    /// any semaphore (`GETPID` 0 for each; Linux sets it for `SETALL` since 4.6, and the stamp
+    /// covers older kernels). Only a marked set pays for the `GETPID`s.
+    private static func isBeingInitialized(_ id: Int32, _ status: semid_ds, _ address: RegionAddress)
+        throws(SharedMemoryError) -> Bool
+    {
+        guard UInt32(status.sem_perm.mode) & initializingMark != 0, status.sem_otime == 0 else { return false }
+        for index in 0..<Int32(status.sem_nsems) {
+            let lastPID = try SystemCall.value { CSharedMemoryShims_semctl(id, index, GETPID) }
+                .get("semctl(GETPID)", semaphoreSet: address)
+            if lastPID != 0 { return false }
         }
-        return Int(ready.sem_nsems)
+        return true
     }
 
     /// The id of the existing set an identifier names (`semget(key, 0, 0)`).

@@ -78,7 +78,8 @@ final class MappedDescriptor: Sendable {
         do {
             let existing = try sizeOnceSized(descriptor, wait: options.sizeWait, address: address) { info throws(SharedMemoryError) in
                 if verifyingOwner {
-                    try OwnerTrust.check(owner: info.st_uid, mode: info.st_mode, options: options, address: address)
+                    try OwnerTrust.check(
+                        owner: info.st_uid, mode: info.st_mode, trustedOwners: options.trustedOwners, address: address)
                 }
             }
             let byteCount = try RegionSize.forOpening(requested: requestedByteCount, existing: existing, address)

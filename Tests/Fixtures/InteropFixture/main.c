@@ -13,6 +13,8 @@
 //   remove                       shmctl(IPC_RMID), shm_unlink or unlink
 //   sem-create KEY COUNT MODE    semget(IPC_CREAT | IPC_EXCL)
 //   sem-open KEY                 semget(key, 0, 0)
+//   sem-setval INDEX VALUE       semctl(SETVAL)
+//   sem-setall V,V,...           semctl(SETALL), one value per semaphore
 //   sem-op INDEX DELTA           semop, IPC_NOWAIT
 //   sem-expect INDEX VALUE       semctl(GETVAL)
 //   sem-remove                   semctl(IPC_RMID)
@@ -31,6 +33,13 @@
 #include <unistd.h>
 
 enum kind { NONE, SYSV, POSIX, FILE_BACKED };
+
+// The caller defines semctl's fourth argument (semctl(2)).
+union semun {
+    int val;
+    struct semid_ds *buf;
+    unsigned short *array;
+};
 
 static enum kind kind = NONE;
 static int shmid = -1, fd = -1, semid = -1;
@@ -143,6 +152,18 @@ int main(int argc, char **argv) {
         } else if (strcmp(step, "sem-open") == 0) {
             semid = semget((key_t)number(ARG), 0, 0);
             if (semid < 0) die("semget");
+        } else if (strcmp(step, "sem-setval") == 0) {
+            int index = (int)number(ARG);
+            int value = (int)number(ARG);
+            if (semctl(semid, index, SETVAL, (union semun){.val = value}) != 0) die("semctl(SETVAL)");
+        } else if (strcmp(step, "sem-setall") == 0) {
+            char list[4096];
+            unsigned short values[256];
+            int count = 0;
+            snprintf(list, sizeof list, "%s", ARG);
+            for (char *item = strtok(list, ","); item != NULL && count < 256; item = strtok(NULL, ","))
+                values[count++] = (unsigned short)number(item);
+            if (semctl(semid, 0, SETALL, (union semun){.array = values}) != 0) die("semctl(SETALL)");
         } else if (strcmp(step, "sem-op") == 0) {
             struct sembuf operation = {(unsigned short)number(ARG), 0, IPC_NOWAIT};
             operation.sem_op = (short)number(ARG);
