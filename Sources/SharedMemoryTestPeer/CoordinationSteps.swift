@@ -49,7 +49,7 @@ extension Peer {
 
     private static func once(_ peer: inout Peer, stall: Bool) throws {
         let address = try RegionAddress(parsing: peer.next("address"))
-        let layout = RegionLayout(
+        let layout = try RegionLayout(
             name: try peer.next("layout name"), version: UInt32(try peer.nextNumber("version")),
             payloadByteCount: try peer.nextNumber("payload bytes"))
         let runs = try SharedAtomic<Int>(in: peer.current(), at: 0)

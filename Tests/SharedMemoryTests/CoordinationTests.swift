@@ -164,7 +164,7 @@ struct CoordinationTests {
         #expect(try stalled.readLine() == "initializing")
         try stalled.kill()
 
-        let layout = RegionLayout(name: "orders", version: 1, payloadByteCount: 512)
+        let layout = try RegionLayout(name: "orders", version: 1, payloadByteCount: 512)
         let initialized = try SharedMemory.openOrCreate(address, layout: layout) { fresh in
             try fresh.region.storeArray([UInt8](repeating: 0xA5, count: 512), at: fresh.payloadOffset)
         }
@@ -179,14 +179,14 @@ struct CoordinationTests {
     func onceMismatch() throws {
         let address = try TestNames.address(.posix, "once")
         defer { cleanUp(address) }
-        let layout = RegionLayout(name: "orders", version: 1, payloadByteCount: 128)
+        let layout = try RegionLayout(name: "orders", version: 1, payloadByteCount: 128)
         _ = try SharedMemory.openOrCreate(address, layout: layout) { _ in }
         let reopened = try SharedMemory.openOrCreate(address, layout: layout) { _ in Issue.record("ran twice") }
         #expect(!reopened.initializedHere)
         for other in [
-            RegionLayout(name: "orders", version: 2, payloadByteCount: 128),
-            RegionLayout(name: "trades", version: 1, payloadByteCount: 128),
-            RegionLayout(name: "orders", version: 1, payloadByteCount: 64),
+            try RegionLayout(name: "orders", version: 2, payloadByteCount: 128),
+            try RegionLayout(name: "trades", version: 1, payloadByteCount: 128),
+            try RegionLayout(name: "orders", version: 1, payloadByteCount: 64),
         ] {
             let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.openOrCreate(address, layout: other) { _ in } }
             #expect(error?.code == .layoutMismatch)
@@ -198,10 +198,68 @@ struct CoordinationTests {
         struct Refused: Error {}
         let address = try TestNames.address(.posix, "once")
         defer { cleanUp(address) }
-        let layout = RegionLayout(name: "orders", version: 1, payloadByteCount: 8)
+        let layout = try RegionLayout(name: "orders", version: 1, payloadByteCount: 8)
         #expect(throws: Refused.self) { try SharedMemory.openOrCreate(address, layout: layout) { _ in throw Refused() } }
         let second = try SharedMemory.openOrCreate(address, layout: layout) { _ in }
         #expect(second.initializedHere)
+    }
+
+    @Test("once-only initialization: a negative payload size or one that overflows with the header is .invalidSize")
+    func layoutSizes() throws {
+        for size in [-1, Int.min, Int.max, Int.max - RegionLayout.headerByteCount + 1] {
+            let error = #expect(throws: SharedMemoryError.self) { try RegionLayout(name: "orders", version: 1, payloadByteCount: size) }
+            #expect(error?.code == .invalidSize, "\(size)")
+            #expect(error?.hint.isEmpty == false)
+        }
+        // The largest payload that fits makes a layout; creating it is refused, typed, and leaves nothing.
+        let largest = try RegionLayout(identifier: 1, version: 1, payloadByteCount: Int.max - RegionLayout.headerByteCount)
+        #expect(largest.totalByteCount == Int.max)
+        let address = try TestNames.address(.posix, "once")
+        defer { cleanUp(address) }
+        #expect(throws: SharedMemoryError.self) { try SharedMemory.openOrCreate(address, layout: largest) { _ in } }
+        let lookup = #expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) }
+        #expect(lookup?.code == .notFound)
+        #expect(try RegionLayout(name: "empty", version: 1, payloadByteCount: 0).totalByteCount == RegionLayout.headerByteCount)
+    }
+
+    @Test("typed views refuse types with bytes that are no value, and offsets from the region never trap")
+    func untrustedValues() throws {
+        enum Side: UInt8, AtomicRepresentable { case buy, sell }
+        struct Flagged { var value: Int64; var valid: Bool }
+        let address = try TestNames.address(.posix, "views")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 256, mode: .create)
+        try region.store(UInt8(7), at: 0)  // no Bool, no Side
+        for load in [
+            { try region.load(Bool.self, at: 0) } as () throws -> Any, { try region.load(Side.self, at: 0) },
+            { try region.load(Flagged.self, at: 0) }, { try region.loadArray(of: Bool.self, at: 0, count: 2) },
+        ] {
+            let error = #expect(throws: SharedMemoryError.self) { _ = try load() }
+            #expect(error?.code == .invalidArgument)
+        }
+        #expect(try region.load(RegionOffset<UInt64>.self, at: 0).byteOffset == 7)
+        for refused in [
+            { try SharedAtomic<Side>(in: region, at: 0) } as () throws -> Any, { try SharedAtomic<UnsafeRawPointer>(in: region, at: 8) },
+            { try SharedAtomic<UnsafeRawPointer?>(in: region, at: 8) },
+        ] {
+            let error = #expect(throws: SharedMemoryError.self) { _ = try refused() }
+            #expect(error?.code == .invalidArgument)
+        }
+        _ = try SharedAtomic<Bool>(in: region, at: 0)
+        _ = try SharedAtomic<Double>(in: region, at: 8)
+        _ = try SharedAtomic<WordPair>(in: region, at: 16)
+
+        // Offsets as another process may have stored them: extremes advance without trapping and
+        // are refused where used.
+        for stored in [Int64.max, Int64.min, Int64.max - 7, Int64.min + 3] {
+            try region.store(stored, at: 64)
+            let offset = try region.load(RegionOffset<UInt64>.self, at: 64)
+            for step in [1, -1, Int.max, Int.min] {
+                let error = #expect(throws: SharedMemoryError.self) { try offset.advanced(by: step).load(from: region) }
+                #expect(error?.code == .outOfBounds, "\(stored) advanced by \(step)")
+            }
+            #expect(throws: SharedMemoryError.self) { try offset.pointer(in: region) }
+        }
     }
 
     @Test("typed views and offsets: values, arrays, relative pointers", arguments: SharedRegionBackend.available)

@@ -14,21 +14,37 @@
 /// | 32 | payload size, `UInt64` |
 public struct RegionLayout: Sendable, Hashable {
     /// Identifies the layout; written last by the initializer, checked by every opener.
-    public var identifier: UInt64
+    public let identifier: UInt64
     /// Bumped whenever the payload's format changes; openers demand an exact match.
-    public var version: UInt32
-    /// The bytes after the header.
-    public var payloadByteCount: Int
+    public let version: UInt32
+    /// The bytes after the header: `0...(Int.max - headerByteCount)`, checked when made.
+    public let payloadByteCount: Int
 
     /// The header's size; the payload starts at this offset, 64-byte aligned.
     public static let headerByteCount = 64
 
-    /// A layout named by a string (hashed into the identifier).
-    public init(name: String, version: UInt32, payloadByteCount: Int) {
-        self.init(identifier: 0x5348_4D4C_0000_0000 | UInt64(FNV1a.hash(name)), version: version, payloadByteCount: payloadByteCount)
+    /// A layout named by a string (hashed into the identifier with FNV-1a).
+    ///
+    /// - Throws: `.invalidSize` when `payloadByteCount` is negative, or so large that header
+    ///   and payload together overflow `Int`.
+    public init(name: String, version: UInt32, payloadByteCount: Int) throws(SharedMemoryError) {
+        try self.init(
+            identifier: 0x5348_4D4C_0000_0000 | UInt64(FNV1a.hash(name)), version: version,
+            payloadByteCount: payloadByteCount)
     }
 
-    public init(identifier: UInt64, version: UInt32, payloadByteCount: Int) {
+    /// A layout with an identifier of the caller's choosing.
+    ///
+    /// - Throws: `.invalidSize` when `payloadByteCount` is negative, or so large that header
+    ///   and payload together overflow `Int`.
+    public init(identifier: UInt64, version: UInt32, payloadByteCount: Int) throws(SharedMemoryError) {
+        guard payloadByteCount >= 0, payloadByteCount <= Int.max - Self.headerByteCount else {
+            throw SharedMemoryError(
+                code: .invalidSize, operation: "RegionLayout",
+                message: "a payload of \(payloadByteCount) bytes is "
+                    + (payloadByteCount < 0 ? "negative" : "too large for a region (with its 64-byte header)"),
+                hint: "give payloadByteCount from 0 to \(Int.max - Self.headerByteCount)")
+        }
         self.identifier = identifier
         self.version = version
         self.payloadByteCount = payloadByteCount

@@ -11,8 +11,16 @@ public struct RegionOffset<Pointee: BitwiseCopyable>: BitwiseCopyable, Hashable,
     }
 
     /// The offset `count` values further on.
+    ///
+    /// `byteOffset` may come from shared memory, where another process can write any value:
+    /// an offset that would overflow becomes `Int64.max` or `Int64.min`, which every access
+    /// refuses as `.outOfBounds`, instead of trapping here.
     public func advanced(by count: Int) -> RegionOffset {
-        RegionOffset(byteOffset: Int(byteOffset) + count * MemoryLayout<Pointee>.stride)
+        let (distance, productOverflow) = Int64(count).multipliedReportingOverflow(by: Int64(MemoryLayout<Pointee>.stride))
+        let (sum, sumOverflow) = byteOffset.addingReportingOverflow(distance)
+        var result = self
+        result.byteOffset = productOverflow || sumOverflow ? (count < 0 ? .min : .max) : sum
+        return result
     }
 
     /// The value this offset points at in `region`.

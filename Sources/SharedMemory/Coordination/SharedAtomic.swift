@@ -16,9 +16,25 @@ public struct SharedAtomic<Value: AtomicRepresentable>: @unchecked Sendable {
     public let region: any SharedRegion
     @usableFromInline let pointer: UnsafeMutablePointer<Atomic<Value>>
 
-    /// Binds the bytes at `offset` as an atomic `Value`; they must already hold a valid
-    /// representation (zero bytes are 0, false or nil for the standard types).
+    /// Binds the bytes at `offset` as an atomic `Value` (zero bytes are 0 or false).
+    ///
+    /// `Value` is an integer, `Bool`, a floating-point type, `Duration` or `WordPair`: types
+    /// whose atomic form reads any bytes another process wrote as some value. Other
+    /// `AtomicRepresentable` types trap on bytes that are no value (an enum's unknown raw value,
+    /// a null pointer) or are addresses that mean nothing in another process, and are refused.
+    ///
+    /// - Throws: `.outOfBounds`, `.misaligned`, `.readOnly`, `.invalidArgument` for another `Value`.
     public init(in region: any SharedRegion, at offset: Int) throws(SharedMemoryError) {
+        guard Value.self is any FixedWidthInteger.Type || Value.self is any BinaryFloatingPoint.Type
+            || Value.self == Bool.self || Value.self == Duration.self || Value.self == WordPair.self
+        else {
+            throw SharedMemoryError(
+                code: .invalidArgument, operation: "SharedAtomic", address: region.address.description,
+                message: "an atomic \(Value.self) in shared memory traps or follows an address when another process "
+                    + "writes bytes that are no \(Value.self)",
+                hint: "keep an integer there (the RawValue of an enum, an offset instead of a pointer) and convert it "
+                    + "with a check")
+        }
         let raw = try RegionSlot.pointer(
             to: Atomic<Value>.self, at: offset, in: region, aligned: true, writing: true, operation: "SharedAtomic")
         self.region = region
