@@ -62,6 +62,7 @@ public struct SharedMemoryError: Error, Sendable, Equatable, CustomStringConvert
         case systemError
     }
 
+    /// What kind of failure this is; switch on it rather than on the message.
     public var code: Code
     /// The C call that failed (`shm_open`, `shmget`), or the library step that refused the input.
     public var operation: String
@@ -74,6 +75,8 @@ public struct SharedMemoryError: Error, Sendable, Equatable, CustomStringConvert
     /// What a person can do about it.
     public var hint: String
 
+    /// An error with every field given; the library's own errors come with a message and a hint
+    /// written for the case.
     public init(
         code: Code, operation: String, address: String? = nil, errno: Errno? = nil,
         message: String, hint: String

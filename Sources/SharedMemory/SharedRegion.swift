@@ -73,7 +73,9 @@ public enum SharedRegionOpenMode: String, Sendable, Hashable, Codable, CaseItera
 
 /// Whether `flush` waits for the write-back (`MS_SYNC`) or only schedules it (`MS_ASYNC`).
 public enum SharedRegionFlushMode: Sendable, Hashable {
+    /// `MS_SYNC`: return once the pages are written back.
     case synchronous
+    /// `MS_ASYNC`: schedule the write-back and return at once.
     case asynchronous
 }
 
@@ -102,6 +104,8 @@ public struct SharedRegionOptions: Sendable, Hashable {
     /// created under the expected name (squatting) is never used by accident.
     public var trustedOwners: Set<UInt32> = []
 
+    /// The defaults: no prefault, backing store reserved, no `mlock`, no huge pages, kept on
+    /// deinit, a 2-second size wait, only this user and root trusted.
     public init() {}
 
     /// The defaults.
@@ -113,13 +117,17 @@ public struct SharedRegionOptions: Sendable, Hashable {
 /// Fields a backend does not know are `nil`: only System V counts attaches and records
 /// the creator and last process.
 public struct SharedRegionStatus: Sendable, Hashable {
+    /// The object's address, as `RegionAddress` prints and parses it.
     public var address: RegionAddress
+    /// The mechanism behind the object, from its address.
     public var backend: SharedRegionBackend { address.backend }
     /// The object's size in bytes as the kernel records it.
     public var byteCount: Int
     /// The permission bits (`0600` by default).
     public var permissions: FilePermissions
+    /// The owner's user id (`shm_perm.uid`, `st_uid`).
     public var ownerUserID: UInt32
+    /// The owner's group id (`shm_perm.gid`, `st_gid`).
     public var ownerGroupID: UInt32
     /// System V: processes attached now (`shm_nattch`).
     public var attachCount: Int?
@@ -130,9 +138,13 @@ public struct SharedRegionStatus: Sendable, Hashable {
     /// System V: last attach, detach and change times (`shm_atime`, `shm_dtime`, `shm_ctime`);
     /// other backends: last access, modification and status change (`st_atim`, `st_mtim`, `st_ctim`).
     public var attachTime: UnixTime?
+    /// System V: the last detach (`shm_dtime`).
     public var detachTime: UnixTime?
+    /// The last change of the object's status: `shm_ctime`, or `st_ctim`.
     public var changeTime: UnixTime?
+    /// POSIX, file and memfd: the last access (`st_atim`).
     public var accessTime: UnixTime?
+    /// POSIX, file and memfd: the last modification (`st_mtim`).
     public var modificationTime: UnixTime?
 
     init(address: RegionAddress, byteCount: Int, permissions: FilePermissions, ownerUserID: UInt32, ownerGroupID: UInt32) {
@@ -146,9 +158,12 @@ public struct SharedRegionStatus: Sendable, Hashable {
 
 /// A point in time as seconds since the Unix epoch, as the kernel reports it.
 public struct UnixTime: Sendable, Hashable, Codable, Comparable {
+    /// Whole seconds since 1970-01-01 00:00 UTC (`tv_sec`).
     public var seconds: Int
+    /// Nanoseconds past `seconds`, 0…999,999,999 (`tv_nsec`).
     public var nanoseconds: Int
 
+    /// A time of `seconds` and `nanoseconds` since the epoch, as the kernel gives it.
     public init(seconds: Int, nanoseconds: Int = 0) {
         self.seconds = seconds
         self.nanoseconds = nanoseconds

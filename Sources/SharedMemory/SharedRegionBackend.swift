@@ -32,6 +32,7 @@ public enum SharedRegionBackend: String, CaseIterable, Sendable, Hashable, Codab
         public static let survivesReboot = Capabilities(rawValue: 1 << 4)
     }
 
+    /// What this mechanism can do on any kernel (naming, persistence, resizing...).
     public var capabilities: Capabilities {
         switch self {
         case .systemV: [.named, .persistent, .reportsAttachCount]

@@ -6,7 +6,9 @@ import SystemPackage
 /// A regular file mapped `MAP_SHARED`: `open` + `ftruncate` + `mmap`.
 ///
 /// The contents outlive reboots; `flush()` (`msync`) writes them to the disk. Only regular
-/// files are accepted, never through a symbolic link (`O_NOFOLLOW`).
+/// files are accepted, never through a symbolic link (`O_NOFOLLOW`). Creating makes the file
+/// whole before its name appears (`open(O_TMPFILE)` in the directory, sized, then `linkat`),
+/// falling back to `open(O_CREAT | O_EXCL)` + `ftruncate` where the filesystem cannot.
 public final class MappedFileRegion: ResizableRegion {
     public let address: RegionAddress
     public let created: Bool

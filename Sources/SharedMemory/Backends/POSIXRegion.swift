@@ -3,10 +3,14 @@ import Glibc
 #endif
 import SystemPackage
 
-/// A POSIX shared-memory object: `shm_open` + `ftruncate` + `mmap(MAP_SHARED)`.
+/// A POSIX shared-memory object in `/dev/shm`, mapped `MAP_SHARED`.
 ///
 /// The object lives in `/dev/shm` (tmpfs) under its name until `remove()` (`shm_unlink`)
-/// or reboot; a C program calling `shm_open("/NAME")` meets the same object.
+/// or reboot; a C program calling `shm_open("/NAME")` meets the same object. Opening is
+/// `shm_open` + `mmap`. Creating makes the object whole before its name appears: an unnamed
+/// file in `/dev/shm` (`open(O_TMPFILE)`), sized (`ftruncate`, `fallocate`) and mapped, then
+/// linked in under the name (`linkat`, which fails like `O_EXCL` when the name is taken);
+/// where the filesystem cannot do that, `shm_open(O_CREAT | O_EXCL)` + `ftruncate`.
 public final class POSIXRegion: ResizableRegion {
     public let address: RegionAddress
     public let created: Bool
@@ -18,7 +22,8 @@ public final class POSIXRegion: ResizableRegion {
     public var access: SharedRegionAccess { storage.access }
     public var mapping: SharedRegionMapping { storage.mapping }
 
-    /// Creates or opens `/NAME` (`shm_open`) and maps it (`mmap`).
+    /// Creates or opens `/NAME` and maps it (`mmap`): opening is `shm_open`, creating is
+    /// `open(O_TMPFILE)` + `linkat` as described above.
     ///
     /// - Parameters:
     ///   - name: the object's name, `/NAME`: one `/`, then 1…255 bytes without `/`.

@@ -6,6 +6,7 @@ public struct RegionOffset<Pointee: BitwiseCopyable>: BitwiseCopyable, Hashable,
     /// Bytes from the start of the region; fixed at 64 bits so every process reads the same layout.
     public var byteOffset: Int64
 
+    /// The offset `byteOffset` bytes from the start of the region; checked only when used.
     public init(byteOffset: Int) {
         self.byteOffset = Int64(byteOffset)
     }

@@ -23,8 +23,10 @@ public struct SemaphoreOperation: Sendable, Hashable {
     public var index: Int
     /// What to add (`sem_op`): -32767…32767, since a semaphore holds 0…32767 (`SEMVMX`).
     public var delta: Int
+    /// `IPC_NOWAIT` and `SEM_UNDO` (`sem_flg`).
     public var flags: Flags
 
+    /// One operation of a `semop` call; nothing is checked until the set applies it.
     public init(index: Int, delta: Int, flags: Flags = []) {
         self.index = index
         self.delta = delta

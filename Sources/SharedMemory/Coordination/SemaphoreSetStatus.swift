@@ -5,15 +5,19 @@ import SystemPackage
 
 /// What the kernel reports about a semaphore set (`semctl(IPC_STAT)`, `struct semid_ds`).
 public struct SemaphoreSetStatus: Sendable, Hashable {
+    /// The set's address (`sysv:KEY`, or `sysv:id=N` for a private set).
     public var address: RegionAddress
     /// How many semaphores the set holds (`sem_nsems`).
     public var count: Int
     /// The permission bits (`0600` by default).
     public var permissions: FilePermissions
+    /// The owner's user id (`sem_perm.uid`); `IPC_SET` can change it.
     public var ownerUserID: UInt32
+    /// The owner's group id (`sem_perm.gid`); `IPC_SET` can change it.
     public var ownerGroupID: UInt32
     /// Who created the set (`cuid`, `cgid`); unlike the owner, this never changes.
     public var creatorUserID: UInt32
+    /// The creator's group id (`sem_perm.cgid`).
     public var creatorGroupID: UInt32
     /// The last `semop` on the set (`sem_otime`); `nil` if there was none.
     public var lastOperationTime: UnixTime?

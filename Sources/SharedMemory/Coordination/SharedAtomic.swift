@@ -13,6 +13,7 @@ import Synchronization
 /// atomic keeps the region mapped while it lives.
 public struct SharedAtomic<Value: AtomicRepresentable>: @unchecked Sendable {
     // @unchecked: the pointer targets shared memory that only atomic operations touch.
+    /// The region the atomic lives in, kept mapped while the atomic lives.
     public let region: any SharedRegion
     @usableFromInline let pointer: UnsafeMutablePointer<Atomic<Value>>
 

@@ -30,7 +30,9 @@ public enum SharedMemoryInventory {
 
     /// What `removeStale` did: the objects removed, and those it could not remove.
     public struct StaleRemoval: Sendable {
+        /// The objects removed (`shmctl(IPC_RMID)`, `semctl(IPC_RMID)`).
         public var removed: [SharedMemoryObject] = []
+        /// The objects that were stale but could not be removed, each with the reason.
         public var failures: [(object: SharedMemoryObject, error: SharedMemoryError)] = []
     }
 

@@ -2,10 +2,13 @@
 public struct SharedMemoryObject: Sendable, Hashable {
     /// A region of memory, or a System V semaphore set.
     public enum Kind: String, Sendable, Hashable, Codable {
+        /// A region of memory: System V segment, POSIX object, mapped file or memfd.
         case region
+        /// A System V semaphore set (`semget`).
         case semaphoreSet = "semaphore-set"
     }
 
+    /// Whether this is a region or a semaphore set.
     public var kind: Kind
     /// Address, size, mode, owner, and for System V the attach count and pids. For a
     /// semaphore set `byteCount` is 0 and `semaphoreCount` says how many it holds.
