@@ -27,6 +27,8 @@ public final class MappedFileRegion: ResizableRegion {
     ///   - size: bytes to create with, or to map of an existing file (`nil`: all of it).
     ///   - mode: create (`O_CREAT | O_EXCL`), open, or open-or-create without a race.
     ///   - permissions: the mode of a created file, applied exactly (`fchmod`); 0600 by default.
+    ///   - access: `.readOnly` maps with `PROT_READ` only (and opens `O_RDONLY`).
+    ///   - options: prefault, backing-store reservation, `mlock`, huge pages, trusted owners.
     public convenience init(
         path: FilePath, size: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
         access: SharedRegionAccess = .readWrite, permissions: FilePermissions = .ownerReadWrite,

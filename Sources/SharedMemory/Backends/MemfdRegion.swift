@@ -32,6 +32,9 @@ public final class MemfdRegion: ResizableRegion {
     ///   - name: a label shown in `/proc/PID/fd` and `/proc/PID/maps`, 1…249 bytes.
     ///   - permissions: the file's mode (`fchmod`), which matters when it is reopened
     ///     through `/proc/PID/fd`; 0600 by default.
+    ///   - size: the file's size in bytes (`ftruncate`), which the mapping covers.
+    ///   - access: `.readOnly` maps with `PROT_READ` only.
+    ///   - options: prefault, backing-store reservation, `mlock`, huge pages, trusted owners.
     public init(
         name: String, size: Int, access: SharedRegionAccess = .readWrite,
         permissions: FilePermissions = .ownerReadWrite, options: SharedRegionOptions = .default
@@ -60,6 +63,8 @@ public final class MemfdRegion: ResizableRegion {
     ///     before mapping: without them it is closed and refused with `.missingSeals`.
     ///     Demand `.shrink` so the sender cannot cut the memory under this mapping (`SIGBUS`);
     ///     with `.write`, map with `access: .readOnly` (the kernel refuses writable mappings).
+    ///   - access: `.readOnly` maps with `PROT_READ` only.
+    ///   - options: prefault, backing-store reservation, `mlock`, huge pages, trusted owners.
     public init(
         adopting descriptor: FileDescriptor, size: Int? = nil, access: SharedRegionAccess = .readWrite,
         requiringSeals: MemfdSeals = [], options: SharedRegionOptions = .default

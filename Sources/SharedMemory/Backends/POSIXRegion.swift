@@ -31,6 +31,8 @@ public final class POSIXRegion: ResizableRegion {
     ///   - mode: create (`O_CREAT | O_EXCL`), open, or open-or-create without a race.
     ///   - permissions: the mode of a created object, applied exactly (`fchmod`, so the umask
     ///     does not change it); 0600 by default.
+    ///   - access: `.readOnly` maps with `PROT_READ` only (and opens `O_RDONLY`).
+    ///   - options: prefault, backing-store reservation, `mlock`, huge pages, trusted owners.
     public convenience init(
         name: String, size: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
         access: SharedRegionAccess = .readWrite, permissions: FilePermissions = .ownerReadWrite,

@@ -28,6 +28,7 @@ public final class SystemVRegion: SharedRegion {
     ///   - mode: create (`IPC_CREAT | IPC_EXCL`), open, or open-or-create without a race.
     ///   - access: `.readOnly` attaches with `SHM_RDONLY`.
     ///   - permissions: the segment's mode; 0600 by default (System V ignores the umask).
+    ///   - options: prefault, `mlock` of this mapping, huge pages (`SHM_HUGETLB`), trusted owners.
     public init(
         _ identifier: SystemVIdentifier, size: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
         access: SharedRegionAccess = .readWrite, permissions: FilePermissions = .ownerReadWrite,

@@ -13,6 +13,9 @@ extension SharedMemory {
     ///
     /// - Parameters:
     ///   - address: any named backend's address (a memfd cannot be opened by others).
+    ///   - layout: the identifier, version and payload size the header must carry.
+    ///   - permissions: the mode of a created object; 0600 by default.
+    ///   - options: as for `SharedMemory.open`.
     ///   - timeout: how long to wait for a live initializer before `.timedOut`.
     ///   - initializer: fills the payload, starting at `payloadOffset`; if it throws, the
     ///     region goes back to uninitialized and the error is rethrown.
