@@ -52,7 +52,8 @@ static int unmap_and_fail(void *outgoing, void *incoming, size_t buffer_size, st
     return -1;
 }
 
-int cref_ring_throughput(size_t message_size, int messages, size_t capacity, int cpu_parent, int cpu_child, uint64_t *elapsed_ns) {
+int cref_ring_throughput(
+    size_t message_size, int messages, size_t capacity, int polling, int cpu_parent, int cpu_child, uint64_t *elapsed_ns) {
     if (!cref_ring_capacity_valid(capacity) || message_size > cref_ring_max_message(capacity) || messages < 0
         || elapsed_ns == NULL) {
         errno = EINVAL;
@@ -82,7 +83,13 @@ int cref_ring_throughput(size_t message_size, int messages, size_t capacity, int
         cref_child_ready(link);
         for (int i = 0; i < messages; i++) {
             size_t bytes = 0;
-            if (cref_ring_receive(&consumer, incoming, message_size, &bytes) != 0) cref_child_fail(link);
+            if (polling) {
+                int received;
+                while ((received = cref_ring_try_receive(&consumer, incoming, message_size, &bytes)) == 0) {}
+                if (received < 0) cref_child_fail(link);
+            } else if (cref_ring_receive(&consumer, incoming, message_size, &bytes) != 0) {
+                cref_child_fail(link);
+            }
             if (bytes != message_size) {
                 errno = EPROTO;
                 cref_child_fail(link);
@@ -100,7 +107,21 @@ int cref_ring_throughput(size_t message_size, int messages, size_t capacity, int
     if (cref_parent_await_ready(&parent, link) != 0) return unmap_and_fail(outgoing, incoming, message_size, &mapping);
     uint64_t start = cref_clock_ns();
     for (int i = 0; i < messages; i++) {
-        if (cref_ring_send(&producer, outgoing, message_size) != 0) {
+        int sent = 0;
+        if (polling) {
+            uint32_t spins = 0;
+            while ((sent = cref_ring_try_send(&producer, outgoing, message_size)) == 0) {
+                // Now and then, not to spin forever on a child that died.
+                if ((++spins & 0xFFFFF) == 0 && cref_parent_child_gone(&parent)) {
+                    errno = ECHILD;
+                    sent = -1;
+                    break;
+                }
+            }
+        } else {
+            sent = cref_ring_send(&producer, outgoing, message_size) == 0 ? 1 : -1;
+        }
+        if (sent < 0) {
             cref_parent_abort(&parent, link);
             return unmap_and_fail(outgoing, incoming, message_size, &mapping);
         }

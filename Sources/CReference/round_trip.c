@@ -1,8 +1,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE  // pipe2, sched_setaffinity
 #endif
-// Round trips between a parent and one forked child over six mechanisms, and the pipe baseline
-// of the ring's throughput.
+// Round trips between a parent and one forked child over six mechanisms, and the pipe and socket pair
+// baselines of the ring's throughput.
 #include "CReference.h"
 #include "cref_internal.h"
 
@@ -321,10 +321,11 @@ int cref_round_trip(int kind, int iterations, int cpu_parent, int cpu_child, uin
     return result;
 }
 
-// ---- Pipe throughput ----
+// ---- Pipe and socket pair throughput ----
 
-int cref_pipe_throughput(size_t message_size, int messages, int cpu_parent, int cpu_child, uint64_t *elapsed_ns) {
-    if (message_size == 0 || message_size > SSIZE_MAX || messages < 0 || elapsed_ns == NULL) {
+int cref_stream_throughput(int kind, size_t message_size, int messages, int cpu_parent, int cpu_child, uint64_t *elapsed_ns) {
+    if ((kind != CREF_PIPE && kind != CREF_SOCKETPAIR) || message_size == 0 || message_size > SSIZE_MAX || messages < 0
+        || elapsed_ns == NULL) {
         errno = EINVAL;
         return -1;
     }
@@ -334,7 +335,7 @@ int cref_pipe_throughput(size_t message_size, int messages, int cpu_parent, int 
     unsigned char *outgoing = cref_private_map(message_size);
     unsigned char *incoming = cref_private_map(message_size);
     struct channel channel;
-    if (outgoing == NULL || incoming == NULL || channel_open(&channel, CREF_PIPE) != 0) {
+    if (outgoing == NULL || incoming == NULL || channel_open(&channel, kind) != 0) {
         cref_private_unmap(outgoing, message_size);
         cref_private_unmap(incoming, message_size);
         return -1;
@@ -347,9 +348,10 @@ int cref_pipe_throughput(size_t message_size, int messages, int cpu_parent, int 
 
     struct cref_parent parent;
     pid_t pid = cref_parent_fork(&parent, link, cpu_parent, cpu_child);
+    // Pipe: the parent writes to_child[1], the child reads to_child[0]; socket pair: [0] and [1].
     if (pid == 0) {
-        int reader = channel.to_child[0];
-        close_fd(&channel.to_child[1]);
+        int reader = kind == CREF_PIPE ? channel.to_child[0] : channel.sockets[1];
+        close_fd(kind == CREF_PIPE ? &channel.to_child[1] : &channel.sockets[0]);
         memset(incoming, 0, message_size);  // the child's own copy, faulted in before timing
         cref_child_ready(link);
         for (int i = 0; i < messages; i++) {
@@ -367,11 +369,11 @@ int cref_pipe_throughput(size_t message_size, int messages, int cpu_parent, int 
     }
     int result = pid < 0 ? -1 : 0;
     if (result == 0) {
-        close_fd(&channel.to_child[0]);
+        close_fd(kind == CREF_PIPE ? &channel.to_child[0] : &channel.sockets[1]);
         result = cref_parent_await_ready(&parent, link);
     }
     if (result == 0) {
-        int writer = channel.to_child[1];
+        int writer = kind == CREF_PIPE ? channel.to_child[1] : channel.sockets[0];
         uint64_t start = cref_clock_ns();
         for (int i = 0; i < messages && result == 0; i++) {
             for (size_t sent = 0; sent < message_size;) {

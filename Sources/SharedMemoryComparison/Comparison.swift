@@ -117,6 +117,20 @@ final class ComparisonRun {
             referenceMedian: reference, ratio: reference.map { median / $0 })
     }
 
+    /// Measures each of `contenders` once per round, the first one of each round rotating, so
+    /// that drift of the machine falls on all alike; the samples of each, in order.
+    func alternating(rounds: Int, _ contenders: [() throws -> UInt64]) throws -> [[UInt64]] {
+        var samples = [[UInt64]](repeating: [], count: contenders.count)
+        for round in 0..<rounds {
+            try cleanUp.checkpoint()
+            for step in contenders.indices {
+                let index = (round + step) % contenders.count
+                samples[index].append(try contenders[index]())
+            }
+        }
+        return samples
+    }
+
     /// A C-only figure (the pipe, socket and message-queue baselines).
     func baseline(
         section: String, mechanism: String, metric: String, unit: String, higherIsBetter: Bool = false,

@@ -27,7 +27,8 @@ public enum ComparisonPeer {
             case "round-trip":
                 try roundTrip(arguments[1], address: RegionAddress(parsing: arguments[2]), total: number(3))
             case "ring-consume":
-                try consume(RegionAddress(parsing: arguments[1]), messages: number(2), size: number(3))
+                try consume(
+                    RegionAddress(parsing: arguments[1]), messages: number(2), size: number(3), polling: arguments.count > 5 && arguments[4] == "poll")
             case "handover":
                 try handover(RegionAddress(parsing: arguments[1]), count: number(2))
             default:
@@ -75,13 +76,17 @@ public enum ComparisonPeer {
         }
     }
 
-    private static func consume(_ address: RegionAddress, messages: Int, size: Int) throws {
+    private static func consume(_ address: RegionAddress, messages: Int, size: Int, polling: Bool) throws {
         let region = try SharedMemory.open(address, mode: .open)
         var consumer = try SPSCRing.Consumer(in: region)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
         defer { buffer.deallocate() }
         ready()
-        for _ in 0..<messages { _ = try consumer.receive(into: buffer) }
+        if polling {
+            for _ in 0..<messages { while try consumer.tryReceive(into: buffer) == nil {} }
+        } else {
+            for _ in 0..<messages { _ = try consumer.receive(into: buffer) }
+        }
         try region.store(cref_now_ns(), at: ComparisonRun.resultOffset)
     }
 

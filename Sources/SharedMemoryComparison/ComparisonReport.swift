@@ -29,10 +29,17 @@ public struct ComparisonResult: Sendable, Codable, Hashable {
     public var referenceMedian: Double?
     /// `median / referenceMedian`: below 1 is faster than C for times, slower for rates.
     public var ratio: Double?
+    /// Where the job has a limit distinct from the C reference (the ring: the fastest SPSC ring
+    /// plain C does, not a copy of the library's design), that limit's median in the same run.
+    public var limitMedian: Double? = nil
+    /// `median / limitMedian`: for rates, the share of the limit reached.
+    public var limitRatio: Double? = nil
 
     enum CodingKeys: String, CodingKey {
         case section, mechanism, metric, unit, median, p99, ratio
         case higherIsBetter = "higher_is_better"
         case referenceMedian = "reference_median"
+        case limitMedian = "limit_median"
+        case limitRatio = "limit_ratio"
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ProcessSpawning
 
 /// The other process of a two-process measurement: this package's comparison peer, telling
@@ -20,6 +23,13 @@ final class PeerProcess {
             _ = try? child.finish()
             throw ComparisonError("the comparison peer did not start: \(line ?? "(no output)")")
         }
+    }
+
+    /// Whether the peer has ended (`waitid` with `WNOWAIT`: it stays to be reaped by `finish`),
+    /// for loops that would otherwise spin forever on a dead peer.
+    var hasEnded: Bool {
+        var info = siginfo_t()
+        return waitid(P_PID, id_t(child.pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid != 0
     }
 
     /// Waits for the peer to exit; throws unless it exited 0.

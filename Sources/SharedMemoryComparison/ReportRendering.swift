@@ -25,7 +25,9 @@ extension ComparisonReport {
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 
-    private var headers: [String] { ["section", "mechanism", "metric", "median", "p99", "C median", "ratio"] }
+    private var headers: [String] {
+        ["section", "mechanism", "metric", "median", "p99", "C median", "ratio", "limit", "ratio to limit"]
+    }
 
     private var rows: [[String]] {
         results.map { result in
@@ -34,6 +36,8 @@ extension ComparisonReport {
                 "\(Self.number(result.median)) \(result.unit)", "\(Self.number(result.p99)) \(result.unit)",
                 result.referenceMedian.map { "\(Self.number($0)) \(result.unit)" } ?? "",
                 result.ratio.map { String(format: "%.2fx", $0) } ?? "",
+                result.limitMedian.map { "\(Self.number($0)) \(result.unit)" } ?? "",
+                result.limitRatio.map { String(format: "%.2fx", $0) } ?? "",
             ]
         }
     }
@@ -61,7 +65,9 @@ extension ComparisonReport {
     static let legend =
         "ratio = this project's median over C's, measured alternately in the same run. For times (µs, ns) "
         + "below 1 is faster than C; for rates (GB/s, M msg/s) above 1 is faster. p99 is the slowest 1% of "
-        + "times or the lowest 1% of rates."
+        + "times or the lowest 1% of rates. limit = the fastest plain C for the job where it differs from the C "
+        + "reference (the ring: a C SPSC ring of fixed slots that only spins, not the library's design); ratio to "
+        + "limit = this row's median over it, from the same rounds."
 
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "\(value)" }

@@ -40,6 +40,19 @@ struct ComparisonTests {
             }
         }
         #expect(results.filter { $0["ratio"] != nil }.count >= 30)
+        // The ring against the limit (the fastest plain C ring), with a pipe and a socket pair.
+        let ring = results.filter { $0["section"] as? String == "ring throughput" }
+        for mechanism in ["spsc ring", "limit ring", "pipe", "unix socket pair"] {
+            #expect(ring.contains { $0["mechanism"] as? String == mechanism }, "\(mechanism) in the ring section")
+        }
+        for metric in ["64 B send/receive", "64 B trySend/tryReceive", "4 KiB send/receive", "4 KiB trySend/tryReceive"] {
+            #expect(ring.contains { $0["metric"] as? String == metric && $0["ratio"] is Double }, "\(metric)")
+        }
+        for row in ring where row["mechanism"] as? String != "limit ring" {
+            let limitRatio = try #require(row["limit_ratio"] as? Double, "limit_ratio in \(row)")
+            #expect(limitRatio.isFinite && limitRatio > 0, "limit_ratio in \(row)")
+            #expect((row["limit_median"] as? Double).map { $0 > 0 } == true, "limit_median in \(row)")
+        }
         #expect(result.errors.contains("measuring round trip"))
     }
 

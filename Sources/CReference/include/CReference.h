@@ -69,20 +69,31 @@ enum cref_round_trip { CREF_SPIN = 0, CREF_FUTEX = 1, CREF_SEMAPHORE = 2, CREF_P
 /// is not recorded. Shared state lives in an anonymous MAP_SHARED mapping made before fork.
 int cref_round_trip(int kind, int iterations, int cpu_parent, int cpu_child, uint64_t *samples);
 
-/// Ring throughput: the parent sends `messages` messages of `message_size` bytes (copied in) to
-/// the child through the C SPSC ring of `capacity` bytes (the same layout and protocol as the
-/// library's SPSCRing: 64-byte lines for header, head, tail and sleep flags, 8-byte record
-/// headers, wrap markers, spin then futex), the child copies each out. Writes the nanoseconds
-/// from the first send to the child's last receive into `elapsed_ns`. `capacity` is a power of
-/// two from 64 to 2^31 and `message_size` at most capacity / 2 - 8. Like SpinThenWait, the
-/// ring's spinning is plain re-reads without a pause. Both processes fault the ring's pages in
+/// Ring throughput through the C twin of the library's SPSCRing (cref_ring.h: the same layout,
+/// protocol and orderings, so that a ratio between the two measures the language, not the design):
+/// the parent sends `messages` messages of `message_size` bytes (copied in) to the child through a
+/// ring of `capacity` bytes, the child copies each out; blocking send and receive (spin, then
+/// futex), or with `polling` set, trySend and tryReceive retried until they succeed. Writes the
+/// nanoseconds from the first send to the child's last receive into `elapsed_ns`. `capacity` is a
+/// power of two from 64 to 2^31 and `message_size` at most capacity / 2 - 8. Spinning is plain
+/// re-reads without a pause, as in Swift. Both processes fault the ring's pages in
 /// (MADV_POPULATE_WRITE) before the clock starts; the Swift side should open its region with
 /// prefault for a like-for-like ratio.
-int cref_ring_throughput(size_t message_size, int messages, size_t capacity, int cpu_parent, int cpu_child, uint64_t *elapsed_ns);
+int cref_ring_throughput(
+    size_t message_size, int messages, size_t capacity, int polling, int cpu_parent, int cpu_child, uint64_t *elapsed_ns);
 
-/// The same transfer through a pipe (write / read of message_size bytes, message_size > 0,
-/// looping on short reads and writes) as the baseline.
-int cref_pipe_throughput(size_t message_size, int messages, int cpu_parent, int cpu_child, uint64_t *elapsed_ns);
+/// The limit of every ring figure: the same transfer through the fastest SPSC ring plain C does,
+/// not the library's design. Fixed slots of the message size rounded up to a power of two (at
+/// least 64 bytes) in `capacity` bytes (a power of two holding at least two slots), message
+/// counts as head and tail on lines of their own, release stores and acquire loads only, cached
+/// copies of the other side's index, spinning only (no sleeping, so nothing paid for it), memcpy
+/// in and out. `message_size` > 0.
+int cref_limit_ring_throughput(size_t message_size, int messages, size_t capacity, int cpu_parent, int cpu_child, uint64_t *elapsed_ns);
+
+/// The same transfer through a pipe (kind CREF_PIPE) or an AF_UNIX SOCK_STREAM socket pair
+/// (CREF_SOCKETPAIR): write / read of message_size bytes (message_size > 0), looping on short
+/// reads and writes. The baselines.
+int cref_stream_throughput(int kind, size_t message_size, int messages, int cpu_parent, int cpu_child, uint64_t *elapsed_ns);
 
 /// Zero-copy hand-over latency through the C ring: one sample = the parent reserves a record of
 /// `payload_size` bytes and fills it (not timed), reads the clock and publishes; the child, spinning

@@ -4,52 +4,84 @@ import SharedMemory
 extension ComparisonRun {
     static let ringCapacity = 1 << 18
 
-    /// Messages per second through `SPSCRing` between two processes, against the C ring and
-    /// a pipe: copied in by the producer, copied out by the consumer.
+    /// Messages per second between two processes, copied in by the producer and out by the
+    /// consumer: `SPSCRing` blocking (`send`/`receive`) and polling (`trySend`/`tryReceive`),
+    /// each beside its C twin (`cref_ring.h`, the same protocol) and the limit (the fastest plain
+    /// C ring, `limit_ring.c`), with a pipe and a Unix socket pair as baselines; all seven
+    /// alternating within each round.
     func ringThroughput() throws -> [ComparisonResult] {
         var results: [ComparisonResult] = []
         for (size, messages) in [(64, 2_000_000), (4096, 200_000)] {
             try cleanUp.checkpoint()
             let count = options.quick ? messages / 10 : messages
-            let rate: (UInt64) -> Double = { Double(count) / Double($0) * 1000 }  // million messages per second
             let label = size == 64 ? "64 B" : "4 KiB"
-            let rounds = options.quick ? 2 : 4
-            results.append(
-                try compare(
-                    section: "ring throughput", mechanism: "spsc ring", metric: "\(label) messages",
-                    unit: "M msg/s", higherIsBetter: true, iterations: rounds, rounds: rounds, value: rate,
-                    swift: { runs in try (0..<runs).map { _ in try swiftRingTransfer(size: size, messages: count) } },
-                    c: { runs in
-                        try (0..<runs).map { _ in
-                            try self.cSamples("cref_ring_throughput", count: 1) {
-                                cref_ring_throughput(size, Int32(count), Self.ringCapacity, self.parentCPU, self.childCPU, $0)
-                            }[0]
-                        }
-                    }))
-            let pipe = try (0..<rounds).map { _ in
-                try self.cSamples("cref_pipe_throughput", count: 1) {
-                    cref_pipe_throughput(size, Int32(count), self.parentCPU, self.childCPU, $0)
-                }[0]
+            let capacity = Self.ringCapacity
+            let parent = parentCPU, child = childCPU
+            func c(_ function: String, _ body: @escaping (UnsafeMutablePointer<UInt64>) -> Int32) -> () throws -> UInt64 {
+                { try self.cSamples(function, count: 1, body)[0] }
             }
-            results.append(
-                baseline(
-                    section: "ring throughput", mechanism: "pipe", metric: "\(label) messages (C)", unit: "M msg/s",
-                    higherIsBetter: true, samples: pipe, value: rate))
+            let samples = try alternating(
+                rounds: options.quick ? 2 : 5,
+                [
+                    { try self.swiftRingTransfer(size: size, messages: count, polling: false) },
+                    c("cref_ring_throughput") { cref_ring_throughput(size, Int32(count), capacity, 0, parent, child, $0) },
+                    { try self.swiftRingTransfer(size: size, messages: count, polling: true) },
+                    c("cref_ring_throughput") { cref_ring_throughput(size, Int32(count), capacity, 1, parent, child, $0) },
+                    c("cref_limit_ring_throughput") {
+                        cref_limit_ring_throughput(size, Int32(count), capacity, parent, child, $0)
+                    },
+                    c("cref_stream_throughput") { cref_stream_throughput(Int32(CREF_PIPE.rawValue), size, Int32(count), parent, child, $0) },
+                    c("cref_stream_throughput") {
+                        cref_stream_throughput(Int32(CREF_SOCKETPAIR.rawValue), size, Int32(count), parent, child, $0)
+                    },
+                ])
+            let rate: (UInt64) -> Double = { Double(count) / Double($0) * 1000 }  // million messages per second
+            let rates = samples.map { $0.map(rate) }
+            let limitRate = Statistics.median(rates[4])
+            func row(_ mechanism: String, _ metric: String, _ index: Int, reference: Int? = nil, againstLimit: Bool = true)
+                -> ComparisonResult
+            {
+                let median = Statistics.median(rates[index])
+                let referenceMedian = reference.map { Statistics.median(rates[$0]) }
+                return ComparisonResult(
+                    section: "ring throughput", mechanism: mechanism, metric: metric, unit: "M msg/s", higherIsBetter: true,
+                    median: median, p99: Statistics.tail(rates[index], higherIsBetter: true),
+                    referenceMedian: referenceMedian, ratio: referenceMedian.map { median / $0 },
+                    limitMedian: againstLimit ? limitRate : nil, limitRatio: againstLimit ? median / limitRate : nil)
+            }
+            results += [
+                row("spsc ring", "\(label) send/receive", 0, reference: 1),
+                row("spsc ring", "\(label) trySend/tryReceive", 2, reference: 3),
+                row("limit ring", "\(label) messages (C)", 4, againstLimit: false),
+                row("pipe", "\(label) messages (C)", 5),
+                row("unix socket pair", "\(label) messages (C)", 6),
+            ]
         }
         return results
     }
 
     /// One transfer of `messages` messages; the nanoseconds from the first send to the
     /// consumer's last receive.
-    private func swiftRingTransfer(size: Int, messages: Int) throws -> UInt64 {
-        let (region, peer) = try ringWithPeer(["ring-consume", "\(messages)", "\(size)"])
+    private func swiftRingTransfer(size: Int, messages: Int, polling: Bool) throws -> UInt64 {
+        let mode = polling ? "poll" : "block"
+        let (region, peer) = try ringWithPeer(["ring-consume", "\(messages)", "\(size)", mode])
         defer { try? region.remove() }
         var producer = try SPSCRing.Producer(in: region)
         let message = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
         defer { message.deallocate() }
         message.initializeMemory(as: UInt8.self, repeating: 0x5A)
         let start = cref_now_ns()
-        for _ in 0..<messages { _ = try producer.send(UnsafeRawBufferPointer(message)) }
+        if polling {
+            for _ in 0..<messages {
+                var tries = 0
+                while try !producer.trySend(UnsafeRawBufferPointer(message)) {
+                    tries += 1
+                    if tries & 0xFFFFF == 0, peer.hasEnded { break }  // finish() below says why
+                }
+            }
+        } else {
+            for _ in 0..<messages { _ = try producer.send(UnsafeRawBufferPointer(message)) }
+        }
         try peer.finish()
         return try region.load(UInt64.self, at: Self.resultOffset) - start
     }
