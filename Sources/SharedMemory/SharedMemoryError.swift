@@ -58,6 +58,12 @@ public struct SharedMemoryError: Error, Sendable, Equatable, CustomStringConvert
         /// process wrote it, by bug or on purpose. Nothing was read or written outside the
         /// region; the message names the field and its value.
         case corrupted
+        /// Another process made the object behind the mapping smaller (`ftruncate`), and a
+        /// copying call (`read`, `write`, `load`, `store`, the ring's `send` and `receive`)
+        /// reached the part that is gone: the kernel raised `SIGBUS` inside the library's copy,
+        /// which turned it into this error. Raw pointers are not guarded. A memfd sealed against
+        /// shrinking (`F_SEAL_SHRINK`) rules it out.
+        case truncated
         /// Any other failure of a C call; `errno` tells which.
         case systemError
     }

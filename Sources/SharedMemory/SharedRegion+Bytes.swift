@@ -17,6 +17,8 @@ extension SharedRegion {
     ///
     /// The buffer is valid only inside `body`. Other processes may write it meanwhile:
     /// coordinate with them (a semaphore, a lock, atomics) before trusting what you read.
+    /// Not guarded: if another process made the object smaller, touching the part cut off
+    /// raises `SIGBUS` (the copying calls, `read` and `load`, answer `.truncated` instead).
     @inlinable
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         let mapping = self.mapping
@@ -24,6 +26,8 @@ extension SharedRegion {
     }
 
     /// Calls `body` with the region's `byteCount` bytes, for writing.
+    ///
+    /// Not guarded against truncation by another process, as `withUnsafeBytes`.
     ///
     /// - Throws: `.readOnly` when the region was opened read-only (the mapping has no
     ///   `PROT_WRITE`; writing would kill the process with `SIGSEGV`), or what `body` throws.
@@ -35,21 +39,62 @@ extension SharedRegion {
     }
 
     /// Copies `count` bytes starting at `offset` out of the region (all the rest by default).
+    ///
+    /// The copy is guarded: if another process made a POSIX or file object smaller than this
+    /// mapping, reaching the part that is gone is `.truncated`, not `SIGBUS`.
+    ///
+    /// - Throws: `.outOfBounds`, `.truncated`.
     public func read(at offset: Int = 0, count: Int? = nil) throws(SharedMemoryError) -> [UInt8] {
         let count = count ?? (byteCount - min(max(offset, 0), byteCount))
         let source = try RegionSlot.pointer(
             to: UInt8.self, count: count, at: offset, in: self, aligned: false, writing: false, operation: "read")
-        return [UInt8](UnsafeRawBufferPointer(start: source, count: count))
+        var outcome: Result<Void, SharedMemoryError> = .success(())
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            outcome = Result { () throws(SharedMemoryError) in
+                guard let destination = buffer.baseAddress else { return }
+                try GuardedCopy.copy(
+                    from: source, to: destination, count: count, shared: .source, in: self, operation: "read")
+            }
+            initialized = count
+        }
+        try outcome.get()
+        return bytes
+    }
+
+    /// Copies `buffer.count` bytes starting at `offset` out of the region into `buffer`, which
+    /// this process owns: a read that allocates nothing. Guarded as `read(at:count:)` is.
+    ///
+    /// - Throws: `.outOfBounds`, `.truncated` (`buffer` then holds part of the bytes).
+    public func read(at offset: Int = 0, into buffer: UnsafeMutableRawBufferPointer) throws(SharedMemoryError) {
+        let source = try RegionSlot.pointer(
+            to: UInt8.self, count: buffer.count, at: offset, in: self, aligned: false, writing: false, operation: "read")
+        guard let destination = buffer.baseAddress else { return }
+        try GuardedCopy.copy(
+            from: source, to: destination, count: buffer.count, shared: .source, in: self, operation: "read")
     }
 
     /// Copies `bytes` into the region at `offset`.
+    ///
+    /// The copy is guarded: if another process made a POSIX or file object smaller than this
+    /// mapping, reaching the part that is gone is `.truncated`, not `SIGBUS`.
+    ///
+    /// - Throws: `.readOnly`, `.outOfBounds`, `.truncated` (the bytes before the cut are written).
     public func write(_ bytes: some Collection<UInt8>, at offset: Int = 0) throws(SharedMemoryError) {
-        let start = try RegionSlot.pointer(
-            to: UInt8.self, count: bytes.count, at: offset, in: self, aligned: false, writing: true, operation: "write")
-        let destination = UnsafeMutableRawBufferPointer(start: start, count: bytes.count)
-        if bytes.withContiguousStorageIfAvailable({ destination.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
-            destination.copyBytes(from: bytes)
+        let count = bytes.count
+        let destination = try RegionSlot.pointer(
+            to: UInt8.self, count: count, at: offset, in: self, aligned: false, writing: true, operation: "write")
+        func copy(from source: UnsafeRawBufferPointer) -> Result<Void, SharedMemoryError> {
+            Result { () throws(SharedMemoryError) in
+                guard let start = source.baseAddress else { return }
+                // At most what was checked, even from a collection whose count changes.
+                try GuardedCopy.copy(
+                    from: start, to: destination, count: min(source.count, count), shared: .destination, in: self,
+                    operation: "write")
+            }
         }
+        // A collection that is not contiguous is gathered first, so the region gets one guarded copy.
+        try (bytes.withContiguousStorageIfAvailable { copy(from: UnsafeRawBufferPointer($0)) }
+            ?? Array(bytes).withUnsafeBytes(copy)).get()
     }
 
     /// Writes dirty pages back to the backing store (`msync`).

@@ -1,6 +1,8 @@
 // Thin wrappers for what Swift cannot import from glibc: functions declared only
 // under _GNU_SOURCE, variadic functions, and macros. One line each, prefixed
 // `CSharedMemoryShims_`; constants are `extern const` so Swift sees their values.
+// One exception, in its own file: the guarded copy (guarded_copy.c), a signal handler and
+// sigsetjmp, which Swift cannot write.
 #ifndef C_SHARED_MEMORY_SHIMS_H
 #define C_SHARED_MEMORY_SHIMS_H
 
@@ -28,6 +30,13 @@ long CSharedMemoryShims_futex_wake(uint32_t *word, int count);
 
 // fcntl is variadic: the integer-argument form (F_ADD_SEALS, F_GET_SEALS).
 int CSharedMemoryShims_fcntl_int(int fd, int command, int argument);
+
+// memcpy under a SIGBUS guard: a SIGBUS raised by this copy, at an address inside
+// [`guarded`, `guarded` + `count`) (the shared side of the copy), ends the copy early and returns 1
+// instead of killing the process. Returns 0 when the copy completed, -1 with errno when the
+// handler could not be installed (nothing copied). The handler is installed on first use; every
+// other SIGBUS goes to the handler that was installed before it, or gets the default action.
+int CSharedMemoryShims_guarded_copy(void *destination, const void *source, size_t count, const void *guarded);
 
 size_t CSharedMemoryShims_CMSG_SPACE(size_t length);
 size_t CSharedMemoryShims_CMSG_LEN(size_t length);

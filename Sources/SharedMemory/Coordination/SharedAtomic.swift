@@ -10,7 +10,8 @@ import Synchronization
 ///
 /// The offset must be aligned for `Value` (checked). Orderings are explicit, as with
 /// `Atomic`: `.relaxed` for counters, `.acquiring` / `.releasing` to publish data. The
-/// atomic keeps the region mapped while it lives.
+/// atomic keeps the region mapped while it lives. It works in place, so it is not guarded
+/// against truncation: if another process cut the object short of it, it raises `SIGBUS`.
 public struct SharedAtomic<Value: AtomicRepresentable>: @unchecked Sendable {
     // @unchecked: the pointer targets shared memory that only atomic operations touch.
     /// The region the atomic lives in, kept mapped while the atomic lives.

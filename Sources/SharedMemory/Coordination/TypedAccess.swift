@@ -9,34 +9,71 @@ extension SharedRegion {
     /// structs holding them) are refused; an enum with payloads is not always detected, so do not
     /// load one. Load such a value's raw integer and convert it with a check (`init(rawValue:)`).
     ///
-    /// - Throws: `.outOfBounds`, `.invalidArgument` for a `T` with spare bit patterns.
+    /// The copy is guarded as `read(at:count:)` is: bytes cut off by another process are
+    /// `.truncated`, not `SIGBUS`.
+    ///
+    /// - Throws: `.outOfBounds`, `.invalidArgument` for a `T` with spare bit patterns, `.truncated`.
     public func load<T: BitwiseCopyable>(_ type: T.Type = T.self, at offset: Int) throws(SharedMemoryError) -> T {
         try TypedValue.checkEveryBitPatternIsValid(T.self, address: address, operation: "load")
-        return try RegionSlot.pointer(to: T.self, at: offset, in: self, aligned: false, writing: false, operation: "load")
-            .loadUnaligned(as: T.self)
+        let source = try RegionSlot.pointer(to: T.self, at: offset, in: self, aligned: false, writing: false, operation: "load")
+        return try withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { (value) throws(SharedMemoryError) in
+            let destination = UnsafeMutableRawPointer(value.baseAddress!)
+            try GuardedCopy.copy(
+                from: source, to: destination, count: MemoryLayout<T>.size, shared: .source, in: self, operation: "load")
+            return destination.load(as: T.self)
+        }
     }
 
-    /// Stores `value` at `offset`.
+    /// Stores `value` at `offset`; guarded as `write(_:at:)` is.
+    ///
+    /// - Throws: `.readOnly`, `.outOfBounds`, `.truncated`.
     public func store<T: BitwiseCopyable>(_ value: T, at offset: Int) throws(SharedMemoryError) {
-        try RegionSlot.pointer(to: T.self, at: offset, in: self, aligned: false, writing: true, operation: "store")
-            .storeBytes(of: value, as: T.self)
+        let destination = try RegionSlot.pointer(to: T.self, at: offset, in: self, aligned: false, writing: true, operation: "store")
+        try Swift.withUnsafeBytes(of: value) { (source) throws(SharedMemoryError) in
+            try GuardedCopy.copy(
+                from: source.baseAddress!, to: destination, count: MemoryLayout<T>.size, shared: .destination, in: self,
+                operation: "store")
+        }
     }
 
-    /// `count` consecutive values of `T` starting at `offset` (copied out). `T` as for `load`.
+    /// `count` consecutive values of `T` starting at `offset` (copied out). `T` as for `load`;
+    /// guarded as `read(at:count:)` is.
+    ///
+    /// - Throws: `.outOfBounds`, `.invalidArgument` for a `T` with spare bit patterns, `.truncated`.
     public func loadArray<T: BitwiseCopyable>(of type: T.Type = T.self, at offset: Int, count: Int)
         throws(SharedMemoryError) -> [T]
     {
         try TypedValue.checkEveryBitPatternIsValid(T.self, address: address, operation: "loadArray")
         let source = try RegionSlot.pointer(
             to: T.self, count: count, at: offset, in: self, aligned: false, writing: false, operation: "loadArray")
-        return (0..<count).map { source.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.stride, as: T.self) }
+        var outcome: Result<Void, SharedMemoryError> = .success(())
+        let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            outcome = Result { () throws(SharedMemoryError) in
+                guard let destination = buffer.baseAddress else { return }
+                try GuardedCopy.copy(
+                    from: source, to: destination, count: count * MemoryLayout<T>.stride, shared: .source, in: self,
+                    operation: "loadArray")
+            }
+            initialized = count
+        }
+        try outcome.get()
+        return values
     }
 
-    /// Stores `values` one after the other starting at `offset`.
+    /// Stores `values` one after the other starting at `offset`; guarded as `write(_:at:)` is.
+    ///
+    /// - Throws: `.readOnly`, `.outOfBounds`, `.truncated`.
     public func storeArray<T: BitwiseCopyable>(_ values: [T], at offset: Int) throws(SharedMemoryError) {
         let destination = try RegionSlot.pointer(
             to: T.self, count: values.count, at: offset, in: self, aligned: false, writing: true, operation: "storeArray")
-        values.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        try values.withUnsafeBytes { source in
+            Result { () throws(SharedMemoryError) in
+                guard let start = source.baseAddress else { return }
+                try GuardedCopy.copy(
+                    from: start, to: destination, count: source.count, shared: .destination, in: self,
+                    operation: "storeArray")
+            }
+        }.get()
     }
 }
 
