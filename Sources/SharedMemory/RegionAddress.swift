@@ -15,7 +15,8 @@ import SystemPackage
 /// Native names are used verbatim, so a C program calling `shm_open("/orders")` or
 /// `shmget(0x366378)` meets the same object.
 public enum RegionAddress: Hashable, Sendable {
-    /// A POSIX shared-memory object; `name` is without the leading `/`.
+    /// A POSIX shared-memory object; `name` is what `shm_open` takes, with its leading `/`
+    /// (`"/orders"`), as `POSIXRegion.name` is.
     case posix(name: String)
     /// A System V segment (or, for semaphore sets, a set) identified as `SystemVIdentifier` says.
     case systemV(SystemVIdentifier)
@@ -46,9 +47,8 @@ public enum RegionAddress: Hashable, Sendable {
             guard rest.hasPrefix("/") else {
                 throw .invalidAddress(text, "a POSIX name starts with '/', as in posix:/orders")
             }
-            let name = String(rest.dropFirst())
-            try Self.validatePOSIXName(name, in: text)
-            self = .posix(name: name)
+            try Self.validatePOSIXName(String(rest.dropFirst()), in: text)
+            self = .posix(name: rest)
         case "sysv":
             self = .systemV(try SystemVIdentifier(parsing: rest, in: text))
         case "file":
@@ -109,7 +109,7 @@ extension RegionAddress: LosslessStringConvertible {
 
     public var description: String {
         switch self {
-        case .posix(let name): "posix:/\(name)"
+        case .posix(let name): "posix:\(name)"
         case .systemV(let identifier): "sysv:\(identifier)"
         case .file(let path): "file:\(path.string)"
         case .memfd(let name): "memfd:\(name)"

@@ -135,6 +135,13 @@ extension SharedMemoryError {
                 + "stop using this structure, and re-initialize it once every user has let go")
     }
 
+    /// An address of one backend given to another backend's region type.
+    static func wrongBackend(_ address: RegionAddress, expected: SharedRegionBackend) -> SharedMemoryError {
+        invalidAddress(
+            address.description,
+            "this region type takes \(expected.rawValue): addresses, not \(address.backend.rawValue):")
+    }
+
     static func unsupported(_ operation: String, _ address: RegionAddress?, _ problem: String, hint: String)
         -> SharedMemoryError
     {

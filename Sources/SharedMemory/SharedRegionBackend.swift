@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSharedMemoryShims
 
 /// The four mechanisms, as values: what each can do, whether this machine has it, and how
 /// one logical name maps to each one's native address.
@@ -33,42 +32,14 @@ public enum SharedRegionBackend: String, CaseIterable, Sendable, Hashable, Codab
     }
 
     /// What this mechanism can do on any kernel (naming, persistence, resizing...).
-    public var capabilities: Capabilities {
-        switch self {
-        case .systemV: [.named, .persistent, .reportsAttachCount]
-        case .posix: [.named, .persistent, .resizable]
-        case .file: [.named, .persistent, .resizable, .survivesReboot]
-        case .memfd: [.resizable]
-        }
-    }
+    public var capabilities: Capabilities { driver.capabilities }
 
     /// The name people use for the mechanism.
-    public var displayName: String {
-        switch self {
-        case .systemV: "System V"
-        case .posix: "POSIX"
-        case .file: "mapped file"
-        case .memfd: "memfd"
-        }
-    }
+    public var displayName: String { driver.displayName }
 
     /// Whether this machine offers the mechanism (a kernel built without System V IPC, a
     /// container without `/dev/shm`, a kernel older than `memfd_create`).
-    public var isAvailable: Bool {
-        switch self {
-        case .systemV: access("/proc/sysvipc/shm", R_OK) == 0
-        case .posix: access("/dev/shm", W_OK) == 0
-        case .file: access(FileLocation.directory, W_OK) == 0
-        case .memfd: Self.memfdWorks
-        }
-    }
-
-    private static let memfdWorks: Bool = {
-        let descriptor = CSharedMemoryShims_memfd_create("probe", CSharedMemoryShims_MFD_CLOEXEC)
-        guard descriptor >= 0 else { return false }
-        close(descriptor)
-        return true
-    }()
+    public var isAvailable: Bool { driver.isAvailable }
 
     /// The backends this machine offers, in declaration order.
     public static var available: [SharedRegionBackend] { allCases.filter(\.isAvailable) }
@@ -99,18 +70,7 @@ public enum SharedRegionBackend: String, CaseIterable, Sendable, Hashable, Codab
     /// `file:$TMPDIR/orders.shm` (`/tmp` without `TMPDIR`) and `memfd:orders`.
     public func address(forName name: String) throws(SharedMemoryError) -> RegionAddress {
         try RegionAddress.validatePOSIXName(name, in: name)
-        switch self {
-        case .systemV: return .systemV(.key(Self.key(forName: name)))
-        case .posix: return .posix(name: name)
-        case .file: return try RegionAddress(parsing: "file:\(FileLocation.directory)/\(name).shm")
-        case .memfd: return try RegionAddress(parsing: "memfd:" + name)
-        }
-    }
-
-    /// FNV-1a over the name's bytes, never 0 (`IPC_PRIVATE`).
-    static func key(forName name: String) -> Int32 {
-        let hash = FNV1a.hash(name)
-        return Int32(bitPattern: hash == 0 ? 1 : hash)
+        return try driver.address(forName: name)
     }
 }
 

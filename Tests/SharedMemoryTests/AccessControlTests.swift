@@ -151,7 +151,7 @@ struct AccessControlTests {
         for region in regions {
             let name: String
             switch region.address {
-            case .posix(let posixName): name = "/dev/shm/" + posixName
+            case .posix(let posixName): name = "/dev/shm" + posixName
             case .file(let path): name = path.string
             case .memfd(let memfdName): name = "memfd:" + memfdName
             case .systemV: continue  // a segment has no descriptor

@@ -106,7 +106,7 @@ struct CommandLineTests {
         #expect(result.status != 0)
         #expect(!result.errors.isEmpty)
         #expect(!result.errors.contains("Fatal error"))
-        #expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: .posix(name: "smtest-cli-bad")) }
+        #expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: .posix(name: "/smtest-cli-bad")) }
     }
 
     @Test("a write past the end changes nothing")

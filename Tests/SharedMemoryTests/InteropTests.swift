@@ -15,7 +15,7 @@ struct InteropTests {
     static func cName(_ address: RegionAddress) throws -> (prefix: String, name: String) {
         switch address {
         case .systemV(.key(let key)): return ("sysv", "0x" + String(UInt32(bitPattern: key), radix: 16))
-        case .posix(let name): return ("posix", "/" + name)
+        case .posix(let name): return ("posix", name)
         case .file(let path): return ("file", path.string)
         default: throw PeerFailure("no C name for \(address)")
         }

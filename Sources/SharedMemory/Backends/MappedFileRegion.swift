@@ -9,16 +9,9 @@ import SystemPackage
 /// files are accepted, never through a symbolic link (`O_NOFOLLOW`). Creating makes the file
 /// whole before its name appears (`open(O_TMPFILE)` in the directory, sized, then `linkat`),
 /// falling back to `open(O_CREAT | O_EXCL)` + `ftruncate` where the filesystem cannot.
-public final class MappedFileRegion: ResizableRegion {
-    public let address: RegionAddress
-    public let created: Bool
+public final class MappedFileRegion: NamedDescriptorRegion {
     /// The file's absolute path.
     public let path: FilePath
-    private let storage: MappedDescriptor
-    private let options: SharedRegionOptions
-
-    public var access: SharedRegionAccess { storage.access }
-    public var mapping: SharedRegionMapping { storage.mapping }
 
     /// Creates or opens the file at `path` (`open` with `O_NOFOLLOW | O_CLOEXEC`) and maps it.
     ///
@@ -35,44 +28,22 @@ public final class MappedFileRegion: ResizableRegion {
         options: SharedRegionOptions = .default
     ) throws(SharedMemoryError) {
         try self.init(
-            try Namespace(address: RegionAddress(parsing: "file:" + path.string), path: path), size: size, mode: mode, access: access,
+            RegionAddress(parsing: "file:" + path.string), size: size, mode: mode, access: access,
             permissions: permissions, options: options)
     }
 
-    /// Opens what `namespace` names; `SharedMemory.open` comes here with an address it parsed already.
-    init(
-        _ namespace: Namespace, size: Int?, mode: SharedRegionOpenMode, access: SharedRegionAccess,
-        permissions: FilePermissions, options: SharedRegionOptions
+    /// Creates or opens the file at a `file:` address, as `init(path:...)` does.
+    public init(
+        _ address: RegionAddress, size: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
+        access: SharedRegionAccess = .readWrite, permissions: FilePermissions = .ownerReadWrite,
+        options: SharedRegionOptions = .default
     ) throws(SharedMemoryError) {
-        (storage, created) = try MappedDescriptor.openNamed(
-            namespace, size: size, mode: mode, access: access, permissions: permissions, options: options)
-        self.address = namespace.address
+        let namespace = try MappedFileDriver().namespace(address)
         self.path = namespace.path
-        self.options = options
+        try super.init(namespace, size: size, mode: mode, access: access, permissions: permissions, options: options)
     }
 
-    deinit {
-        if created && options.removeWhenDeinitialized { try? remove() }
-    }
-
-    /// Removes the file (`unlink`); mappings stay valid until unmapped.
-    public func remove() throws(SharedMemoryError) {
-        try Namespace(address: address, path: path).remove()
-    }
-
-    /// Size, mode, owner and times (`fstat`).
-    public func status() throws(SharedMemoryError) -> SharedRegionStatus {
-        try storage.status(address: address)
-    }
-
-    /// Changes the file's size (`ftruncate`) and remaps it here (`mremap`, which may move it).
-    ///
-    /// Pointers and buffers taken before are invalid afterwards. Other processes keep their
-    /// mapping at the old size; if it shrinks, touching the cut part kills them with `SIGBUS`.
-    public func resize(to byteCount: Int) throws(SharedMemoryError) {
-        try storage.resize(to: byteCount, options: options, address: address)
-    }
-
+    /// How mapped files are found: absolute paths, never through a symbolic link.
     struct Namespace: DescriptorNamespace {
         let address: RegionAddress
         let path: FilePath

@@ -11,16 +11,9 @@ import SystemPackage
 /// file in `/dev/shm` (`open(O_TMPFILE)`), sized (`ftruncate`, `fallocate`) and mapped, then
 /// linked in under the name (`linkat`, which fails like `O_EXCL` when the name is taken);
 /// where the filesystem cannot do that, `shm_open(O_CREAT | O_EXCL)` + `ftruncate`.
-public final class POSIXRegion: ResizableRegion {
-    public let address: RegionAddress
-    public let created: Bool
+public final class POSIXRegion: NamedDescriptorRegion {
     /// The name given to `shm_open`, with its leading `/`.
     public let name: String
-    private let storage: MappedDescriptor
-    private let options: SharedRegionOptions
-
-    public var access: SharedRegionAccess { storage.access }
-    public var mapping: SharedRegionMapping { storage.mapping }
 
     /// Creates or opens `/NAME` and maps it (`mmap`): opening is `shm_open`, creating is
     /// `open(O_TMPFILE)` + `linkat` as described above.
@@ -39,44 +32,22 @@ public final class POSIXRegion: ResizableRegion {
         options: SharedRegionOptions = .default
     ) throws(SharedMemoryError) {
         try self.init(
-            try Namespace(address: RegionAddress(parsing: "posix:" + name), name: name), size: size, mode: mode, access: access,
-            permissions: permissions, options: options)
+            RegionAddress(parsing: "posix:" + name), size: size, mode: mode, access: access, permissions: permissions,
+            options: options)
     }
 
-    /// Opens what `namespace` names; `SharedMemory.open` comes here with an address it parsed already.
-    init(
-        _ namespace: Namespace, size: Int?, mode: SharedRegionOpenMode, access: SharedRegionAccess,
-        permissions: FilePermissions, options: SharedRegionOptions
+    /// Creates or opens the object at a `posix:` address, as `init(name:...)` does.
+    public init(
+        _ address: RegionAddress, size: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
+        access: SharedRegionAccess = .readWrite, permissions: FilePermissions = .ownerReadWrite,
+        options: SharedRegionOptions = .default
     ) throws(SharedMemoryError) {
-        (storage, created) = try MappedDescriptor.openNamed(
-            namespace, size: size, mode: mode, access: access, permissions: permissions, options: options)
-        self.address = namespace.address
+        let namespace = try POSIXDriver().namespace(address)
         self.name = namespace.name
-        self.options = options
+        try super.init(namespace, size: size, mode: mode, access: access, permissions: permissions, options: options)
     }
 
-    deinit {
-        if created && options.removeWhenDeinitialized { try? remove() }
-    }
-
-    /// Removes the name (`shm_unlink`); mappings, here and elsewhere, stay valid.
-    public func remove() throws(SharedMemoryError) {
-        try Namespace(address: address, name: name).remove()
-    }
-
-    /// Size, mode, owner and times (`fstat`).
-    public func status() throws(SharedMemoryError) -> SharedRegionStatus {
-        try storage.status(address: address)
-    }
-
-    /// Changes the object's size (`ftruncate`) and remaps it here (`mremap`, which may move it).
-    ///
-    /// Pointers and buffers taken before are invalid afterwards. Other processes keep their
-    /// mapping at the old size; if it shrinks, touching the cut part kills them with `SIGBUS`.
-    public func resize(to byteCount: Int) throws(SharedMemoryError) {
-        try storage.resize(to: byteCount, options: options, address: address)
-    }
-
+    /// How POSIX objects are found: `shm_open` names, files in `/dev/shm`.
     struct Namespace: DescriptorNamespace {
         let address: RegionAddress
         let name: String

@@ -20,6 +20,17 @@ public final class SystemVRegion: SharedRegion {
     public let id: Int32
     private let options: SharedRegionOptions
 
+    /// Creates or opens the segment at a `sysv:` address, as `init(_:size:mode:...)` with its
+    /// identifier does.
+    public convenience init(
+        _ address: RegionAddress, size: Int? = nil, mode: SharedRegionOpenMode = .openOrCreate,
+        access: SharedRegionAccess = .readWrite, permissions: FilePermissions = .ownerReadWrite,
+        options: SharedRegionOptions = .default
+    ) throws(SharedMemoryError) {
+        guard case .systemV(let identifier) = address else { throw .wrongBackend(address, expected: .systemV) }
+        try self.init(identifier, size: size, mode: mode, access: access, permissions: permissions, options: options)
+    }
+
     /// Creates or opens a segment (`shmget`) and attaches it (`shmat`).
     ///
     /// - Parameters:

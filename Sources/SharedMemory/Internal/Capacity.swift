@@ -11,24 +11,15 @@ enum Capacity {
     /// Refuses reserving `byteCount` bytes where there is less room than that.
     static func checkReservation(of byteCount: Int, _ address: RegionAddress) throws(SharedMemoryError) {
         if case .memfd = address, byteCount <= freeMemoryAtLeast() { return }  // without /proc
-        guard let (available, place) = available(for: address), byteCount > available else { return }
+        guard let (available, place) = address.backend.driver.room(for: address), byteCount > available else { return }
         throw SharedMemoryError(
             code: .noSpace, operation: "fallocate", address: address.description,
             message: "\(byteCount) bytes asked, but \(place) has \(available) available",
             hint: "ask for at most \(available) bytes, or free space in \(place)")
     }
 
-    /// Bytes that can still be reserved, and where they come from (also for no-space hints).
-    static func available(for address: RegionAddress) -> (bytes: Int, place: String)? {
-        switch address {
-        case .posix: return freeSpace(of: "/dev/shm")
-        case .file(let path): return freeSpace(of: path.removingLastComponent().string)
-        case .memfd: return availableMemory()
-        case .systemV: return nil  // checkSystemVSegment
-        }
-    }
-
-    private static func freeSpace(of directory: String) -> (Int, String)? {
+    /// Free space in the filesystem that holds `directory` (`statvfs`).
+    static func freeSpace(of directory: String) -> (Int, String)? {
         var info = statvfs()
         guard statvfs(directory, &info) == 0 else { return nil }
         return (Int(info.f_bavail) * Int(info.f_frsize), directory)
@@ -49,7 +40,7 @@ enum Capacity {
     }
 
     /// `MemAvailable + SwapFree` from `/proc/meminfo`: what a memfd can take.
-    private static func availableMemory() -> (Int, String)? {
+    static func availableMemory() -> (Int, String)? {
         guard let table = SystemFile.contents("/proc/meminfo") else { return nil }
         var total = 0
         for line in table.split(separator: "\n") where line.hasPrefix("MemAvailable:") || line.hasPrefix("SwapFree:") {

@@ -5,7 +5,7 @@ import SystemPackage
 
 /// How a descriptor-backed backend finds its objects by name: the only part in which the
 /// POSIX and file backends differ. `MappedDescriptor.openNamed` does the rest once.
-protocol DescriptorNamespace {
+protocol DescriptorNamespace: Sendable {
     var address: RegionAddress { get }
     /// Where the object appears in the filesystem (`/dev/shm/NAME` for POSIX).
     var filesystemPath: String { get }

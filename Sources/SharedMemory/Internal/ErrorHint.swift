@@ -29,19 +29,14 @@ enum ErrorHint {
             }
             return "nothing exists at \(name): create it first (mode .create, or `shm create \(name) --size BYTES`)"
         case .permissionDenied:
-            let owner = address.flatMap { ObjectOwnership.describe($0, semaphoreSet: semaphores) }
+            let owner = address.flatMap { $0.backend.driver.ownership(of: $0, semaphoreSet: semaphores) }
                 ?? "its owner and mode are not visible to you"
             return "\(name): \(owner); ask the owner to widen the mode, open it read-only, or run as its owner"
         case .noSpace where semaphores:
             return "the kernel has no room for more semaphores: see the limits in /proc/sys/kernel/sem "
                 + "(SEMMSL SEMMNS SEMOPM SEMMNI), and `ipcs -s` for sets left behind"
         case .noSpace:
-            if address?.backend == .systemV {
-                return "the kernel refused the segment: see the limits in /proc/sys/kernel/shmall and shmmni, "
-                    + "and the memory free on this machine"
-            }
-            let room = address.flatMap(Capacity.available(for:)).map { "\($0.place) has \($0.bytes) bytes available" }
-            return "no room left: " + (room ?? "the filesystem is full") + "; free space there or ask for less"
+            return address.map { $0.backend.driver.noSpaceHint($0) } ?? "no room left: free some, or ask for less"
         case .limitExceeded:
             return "too many open files: close some, or raise the limit (ulimit -n)"
         case .wrongObjectType:
@@ -61,16 +56,7 @@ enum ErrorHint {
 
 /// Who owns an object and with which mode, for permission hints.
 enum ObjectOwnership {
-    static func describe(_ address: RegionAddress, semaphoreSet: Bool = false) -> String? {
-        switch address {
-        case .posix(let name): return describeFile(POSIXRegion.Namespace(address: address, name: "/" + name).filesystemPath)
-        case .file(let path): return describeFile(path.string)
-        case .systemV(let identifier): return describeSystemV(identifier, semaphoreSet: semaphoreSet)
-        case .memfd: return nil
-        }
-    }
-
-    private static func describeFile(_ path: String) -> String? {
+    static func describeFile(_ path: String) -> String? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
         return owned(uid: info.st_uid, mode: info.st_mode & 0o7777)
@@ -78,7 +64,7 @@ enum ObjectOwnership {
 
     /// From `/proc/sysvipc/shm` (or `sem`), which lists every segment (or semaphore set) with
     /// its key, id, mode and owner even to those who may not `IPC_STAT` it.
-    private static func describeSystemV(_ identifier: SystemVIdentifier, semaphoreSet: Bool) -> String? {
+    static func describeSystemV(_ identifier: SystemVIdentifier, semaphoreSet: Bool) -> String? {
         let objects: [(key: Int32, id: Int32, uid: UInt32, mode: UInt32)] =
             semaphoreSet
             ? SystemVTable.semaphoreSets().map { ($0.key, $0.id, $0.uid, $0.mode) }

@@ -9,18 +9,11 @@ enum HugePages {
     /// Refuses `hugePages` where this backend cannot have them on this machine.
     static func check(_ options: SharedRegionOptions, _ address: RegionAddress) throws(SharedMemoryError) {
         guard options.hugePages else { return }
-        switch address.backend {
-        case .systemV, .memfd: try requireReservedPool(address)
-        case .posix: try requireTransparentShmem(address)
-        case .file:
-            throw .unsupported(
-                "huge pages", address, "regular files are not backed by huge pages",
-                hint: "use a posix:, sysv: or memfd: address for huge pages")
-        }
+        try address.backend.driver.checkHugePages(address)
     }
 
     /// `SHM_HUGETLB` and `MFD_HUGETLB` draw on the pool reserved with `vm.nr_hugepages`.
-    private static func requireReservedPool(_ address: RegionAddress) throws(SharedMemoryError) {
+    static func requireReservedPool(_ address: RegionAddress) throws(SharedMemoryError) {
         let setting = SystemFile.contents("/proc/sys/vm/nr_hugepages") ?? ""
         let reserved = setting.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 0
         guard reserved > 0 else {
@@ -31,7 +24,7 @@ enum HugePages {
     }
 
     /// tmpfs objects get transparent huge pages unless `shmem_enabled` says never or deny.
-    private static func requireTransparentShmem(_ address: RegionAddress) throws(SharedMemoryError) {
+    static func requireTransparentShmem(_ address: RegionAddress) throws(SharedMemoryError) {
         let setting = SystemFile.contents("/sys/kernel/mm/transparent_hugepage/shmem_enabled") ?? ""
         let selected = setting.split(separator: " ").first { $0.hasPrefix("[") } ?? "[never]"
         guard selected != "[never]", selected != "[deny]" else {

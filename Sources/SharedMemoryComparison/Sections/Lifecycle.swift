@@ -20,7 +20,7 @@ extension ComparisonRun {
         let address = try backend.address(forName: name)
         cleanUp.register(address)
         switch address {
-        case .posix(let name): return (address, "/" + name, 0)
+        case .posix(let name): return (address, name, 0)
         case .file(let path): return (address, path.string, 0)
         case .memfd(let name): return (address, name, 0)
         case .systemV(.key(let key)): return (address, "", key)
