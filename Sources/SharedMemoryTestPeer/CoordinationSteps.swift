@@ -1,4 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SharedMemory
+import Synchronization
 
 extension Peer {
     /// Steps on the coordination primitives, on the current region:
@@ -13,6 +17,17 @@ extension Peer {
     ///                                         "opened"; exit 1 unless the payload is all 0xA5
     ///   once-stall ADDRESS NAME VERSION BYTES as `once`, but the initializer says "initializing" and
     ///                                         waits (to be killed)
+    ///   mutex-init MUTEX                      initialize a ProcessMutex at MUTEX
+    ///   mutex-take-over MUTEX                 lock; exit 1 unless the previous owner died; say
+    ///                                         "recovering", then wait (to be killed) unrepaired
+    ///   mutex-corpus OFFSET COUNT SEED        write COUNT fuzzed mutexes (64 bytes each) from OFFSET on
+    ///   mutex-scribble MUTEX STOP SEED        write fuzzed mutexes, or a valid header and a fuzzed state word,
+    ///                                         over the one at MUTEX until the Int at STOP is not 0; say
+    ///                                         "scribbled N"
+    ///   mutex-fuzz-use OFFSET COUNT ROUNDS    on each of COUNT mutexes from OFFSET on (64 bytes apart),
+    ///                                         ROUNDS rounds of attach, tryLock, lock(timeout:), repair,
+    ///                                         unlock, markConsistent; say "outcomes NAME=N ...";
+    ///                                         exit 1 on an error code no fuzzed state should cause
     static let coordinationSteps: [String: Step] = [
         "mutex-increment": { peer in
             let mutex = try ProcessMutex(in: peer.current(), at: peer.nextNumber("mutex offset"))
@@ -43,6 +58,58 @@ extension Peer {
             }
             say("woke \(word.load())")
         },
+        "mutex-init": { peer in
+            _ = try ProcessMutex.initialize(in: peer.current(), at: peer.nextNumber("mutex offset"))
+        },
+        "mutex-take-over": { peer in
+            let mutex = try ProcessMutex(in: peer.current(), at: peer.nextNumber("mutex offset"))
+            guard try mutex.lock() == .acquiredPreviousOwnerDied else { fail(1, "the previous owner did not die") }
+            say("recovering")
+            _ = readLine()
+        },
+        "mutex-corpus": { peer in
+            let region = try peer.current()
+            let offset = try peer.nextNumber("offset")
+            let count = try peer.nextNumber("count")
+            var fuzz = MutexFuzz(seed: UInt64(try peer.nextNumber("seed")))
+            for slot in 0..<count {
+                try region.write(fuzz.image(), at: offset + slot * ProcessMutex.byteCount)
+            }
+        },
+        "mutex-scribble": { peer in
+            let region = try peer.current()
+            let offset = try peer.nextNumber("mutex offset")
+            let stop = try SharedAtomic<Int>(in: region, at: peer.nextNumber("stop offset"))
+            var fuzz = MutexFuzz(seed: UInt64(try peer.nextNumber("seed")))
+            var cases = 0
+            repeat {
+                var image = fuzz.image()
+                // Mostly a valid header and a fuzzed state word only, so that the users get past
+                // attaching and their own states mix with fuzzed ones.
+                if fuzz.next() % 4 == 0 {
+                    try region.write(image, at: offset)
+                } else {
+                    withUnsafeBytes(of: MutexFuzz.header.littleEndian) { image.replaceSubrange(0..<8, with: $0) }
+                    try region.write(Array(image[0..<16]), at: offset)
+                }
+                cases += 1
+            } while stop.withAtomic { $0.load(ordering: .acquiring) } == 0
+            say("scribbled \(cases)")
+        },
+        "mutex-fuzz-use": { peer in
+            let region = try peer.current()
+            let offset = try peer.nextNumber("offset")
+            let count = try peer.nextNumber("count")
+            let rounds = try peer.nextNumber("rounds")
+            var outcomes = MutexOutcomes()
+            for slot in 0..<count {
+                for round in 0..<rounds {
+                    outcomes.exercise(region, at: offset + slot * ProcessMutex.byteCount, repairing: (slot + round) % 2 == 0)
+                }
+            }
+            say("outcomes " + outcomes.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            if let unexpected = outcomes.unexpected { fail(1, "an error no fuzzed state should cause: \(unexpected)") }
+        },
         "once": { peer in try once(&peer, stall: false) },
         "once-stall": { peer in try once(&peer, stall: true) },
     ]
@@ -65,5 +132,106 @@ extension Peer {
         say(initialized.initializedHere ? "initialized" : "opened")
         let payload = try initialized.region.read(at: initialized.payloadOffset, count: layout.payloadByteCount)
         guard payload.allSatisfy({ $0 == 0xA5 }) else { fail(1, "the payload is not fully initialized") }
+    }
+}
+
+/// Fuzzed images of a `ProcessMutex`'s 64 bytes (the layout in Docs/Interop.md), the same for
+/// a seed: hand-picked values for each field, random bytes, and valid mutexes.
+struct MutexFuzz {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    /// SplitMix64.
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func pick<T>(_ values: [T]) -> T { values[Int(next() % UInt64(values.count))] }
+
+    static let header: UInt64 = 0x0000_0001_4B4C_4D53
+    static let pidNamespace: UInt64 = {
+        var info = stat()
+        return stat("/proc/self/ns/pid", &info) == 0 ? UInt64(info.st_ino) : 0
+    }()
+
+    mutating func image() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+            withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<offset + $0.count, with: $0) }
+        }
+        switch next() % 10 {
+        case 0:  // random bytes
+            for index in bytes.indices { bytes[index] = UInt8(truncatingIfNeeded: next()) }
+        case 1:  // a valid free mutex
+            put(Self.header, at: 0)
+        default:  // hand-picked fields, sometimes with a few bytes flipped
+            let generation = pick([0, 1, UInt32.max, UInt32(truncatingIfNeeded: next())])
+            put(pick([Self.header, Self.header, Self.header, 0, 0x0000_0002_4B4C_4D53, next()]), at: 0)
+            let word = pick([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 16, 0x8000_0000, UInt32.max, UInt32(truncatingIfNeeded: next())])
+            put(UInt64(generation) << 32 | UInt64(word), at: 8)
+            put(next() % 4 == 0 ? generation &+ 1 : generation, at: 16)
+            // The writer (dead by the time its image is used), the test (alive), and impossible ids.
+            let ids: [Int32] = [0, -1, 1, 4_194_304, 4_194_305, .max, .min, getpid(), getppid(),
+                Int32(truncatingIfNeeded: next())]
+            let pid = pick(ids)
+            put(pid, at: 24)
+            put(next() % 2 == 0 ? pid : pick(ids), at: 28)
+            put(pick([0, 1, next()]), at: 32)
+            put(pick([Self.pidNamespace, Self.pidNamespace, 0, next()]), at: 40)
+            if next() % 4 == 0 {
+                for _ in 0..<(1 + next() % 3) { bytes[Int(next() % 64)] = UInt8(truncatingIfNeeded: next()) }
+            }
+        }
+        return bytes
+    }
+}
+
+/// What a user of fuzzed mutexes saw: every call's result, by name, and the first error that
+/// no fuzzed state should cause (any other code than these).
+struct MutexOutcomes {
+    static let expected: Set<SharedMemoryError.Code> = [
+        .layoutMismatch, .corrupted, .notRecoverable, .deadlock, .permissionDenied, .invalidArgument,
+    ]
+    var counts: [String: Int] = [:]
+    var unexpected: SharedMemoryError?
+
+    mutating func exercise(_ region: any SharedRegion, at offset: Int, repairing: Bool) {
+        let mutex: ProcessMutex
+        do {
+            mutex = try ProcessMutex(in: region, at: offset)
+        } catch {
+            return note(error)
+        }
+        note { () throws(SharedMemoryError) in try Self.use(mutex, mutex.tryLock(), repairing: repairing) }
+        note { () throws(SharedMemoryError) in try Self.use(mutex, mutex.lock(timeout: .microseconds(200)), repairing: repairing) }
+        note { () throws(SharedMemoryError) in try mutex.markConsistent(); return "consistent" }
+        note { () throws(SharedMemoryError) in try mutex.unlock(); return "unlocked" }
+    }
+
+    private static func use(_ mutex: ProcessMutex, _ acquisition: ProcessMutex.Acquisition?, repairing: Bool)
+        throws(SharedMemoryError) -> String
+    {
+        guard let acquisition else { return "busy" }
+        if acquisition == .acquiredPreviousOwnerDied && repairing { try mutex.markConsistent() }
+        try mutex.unlock()
+        return acquisition == .acquired ? "acquired" : "ownerDied"
+    }
+
+    private mutating func note(_ call: () throws(SharedMemoryError) -> String) {
+        do {
+            counts[try call(), default: 0] += 1
+        } catch {
+            note(error)
+        }
+    }
+
+    private mutating func note(_ error: SharedMemoryError) {
+        counts[error.code.rawValue, default: 0] += 1
+        if unexpected == nil && (!Self.expected.contains(error.code) || error.hint.isEmpty) { unexpected = error }
     }
 }

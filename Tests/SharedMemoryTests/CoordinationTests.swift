@@ -109,6 +109,93 @@ struct CoordinationTests {
         #expect(try mutex.lock(timeout: .milliseconds(1)) == nil)
     }
 
+    @Test("a peer killed while it repairs after an owner died: the next locker is told again", arguments: named)
+    func ownerDiedTwice(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "robust")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let mutex = try ProcessMutex.initialize(in: region, at: 0)
+        let holder = try ChildProcess.peer("open", "\(address)", "mutex-hold", "0")
+        #expect(try holder.readLine() == "locked")
+        try holder.kill()
+        let repairer = try ChildProcess.peer("open", "\(address)", "mutex-take-over", "0")
+        #expect(try repairer.readLine() == "recovering")
+        try repairer.kill()
+
+        #expect(try mutex.lock() == .acquiredPreviousOwnerDied)
+        try mutex.markConsistent()
+        try mutex.unlock()
+        #expect(try mutex.tryLock() == .acquired)
+        try mutex.unlock()
+    }
+
+    @Test("a mutex nobody initialized (zeros, other bytes, another version) is .layoutMismatch, here and in a peer")
+    func mutexUninitialized() throws {
+        let address = try TestNames.address(.posix, "mutex")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        try region.write([UInt8](repeating: 0xA5, count: 64), at: 64)
+        _ = try ProcessMutex.initialize(in: region, at: 128)
+        try region.store(UInt32(2), at: 132)  // version 2 of the header
+        for offset in [0, 64, 128] {
+            let error = #expect(throws: SharedMemoryError.self) { try ProcessMutex(in: region, at: offset) }
+            #expect(error?.code == .layoutMismatch)
+            #expect(error?.hint.contains("ProcessMutex.initialize") == true)
+        }
+        let peer = try ChildProcess.peer(
+            "open", "\(address)", "fails", "layoutMismatch", "mutex-hold", "0").finish()
+        #expect(peer.status == 0, "\(peer.errors)")
+        // A mutex overwritten while in use is refused at the next call too.
+        let mutex = try ProcessMutex.initialize(in: region, at: 192)
+        try region.store(UInt64(0), at: 192)
+        #expect((#expect(throws: SharedMemoryError.self) { try mutex.lock() })?.code == .layoutMismatch)
+    }
+
+    @Test("a peer writes 4,000 fuzzed mutexes; another uses each: no crash, no endless wait, every failure typed")
+    func mutexFuzzedCorpus() throws {
+        let address = try TestNames.address(.posix, "mutexfuzz")
+        defer { cleanUp(address) }
+        let count = 4_000
+        _ = try SharedMemory.open(address, size: count * ProcessMutex.byteCount, mode: .create)
+        try ChildProcess.peer("open", "\(address)", "mutex-corpus", "0", "\(count)", "\(0x10C4)").expectSuccess()
+        let user = try ChildProcess.peer("open", "\(address)", "mutex-fuzz-use", "0", "\(count)", "1")
+        let outcomes = try Self.outcomes(user.readLine())
+        try user.expectSuccess()
+        // 4 calls on each attached mutex; every kind of answer occurs, so the corpus reaches each path.
+        #expect(outcomes.values.reduce(0, +) >= count)
+        for kind in ["acquired", "ownerDied", "busy", "layoutMismatch", "corrupted", "notRecoverable", "permissionDenied"] {
+            #expect(outcomes[kind, default: 0] > 0, "no \(kind) in \(outcomes)")
+        }
+    }
+
+    @Test("a peer scribbles over a mutex while two processes use it: no crash, no endless wait, every failure typed")
+    func mutexScribbledWhileUsed() throws {
+        let address = try TestNames.address(.posix, "mutexfuzz")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        _ = try ProcessMutex.initialize(in: region, at: 0)
+        let scribbler = try ChildProcess.peer("open", "\(address)", "mutex-scribble", "0", "128", "\(0x5C1B)")
+        let users = try (0..<2).map { _ in try ChildProcess.peer("open", "\(address)", "mutex-fuzz-use", "0", "1", "1500") }
+        for user in users {
+            _ = try Self.outcomes(user.readLine())
+            try user.expectSuccess()
+        }
+        try SharedAtomic<Int>(in: region, at: 128).withAtomic { $0.store(1, ordering: .releasing) }
+        #expect(try scribbler.readLine()?.hasPrefix("scribbled ") == true)
+        try scribbler.expectSuccess()
+    }
+
+    /// Parses a peer's "outcomes NAME=N ..." line.
+    static func outcomes(_ line: String?) throws -> [String: Int] {
+        let line = try #require(line)
+        #expect(line.hasPrefix("outcomes "))
+        return Dictionary(
+            line.split(separator: " ").dropFirst().compactMap { pair in
+                let parts = pair.split(separator: "=")
+                return parts.count == 2 ? (String(parts[0]), Int(parts[1]) ?? 0) : nil
+            }, uniquingKeysWith: +)
+    }
+
     @Test("futex: a peer sleeps on a word until the test changes it and wakes it", arguments: named)
     func futexAcrossProcesses(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "futex")

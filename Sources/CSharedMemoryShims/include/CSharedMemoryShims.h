@@ -28,6 +28,21 @@ int CSharedMemoryShims_semtimedop(int id, struct sembuf *operations, size_t coun
 long CSharedMemoryShims_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *timeout);
 long CSharedMemoryShims_futex_wake(uint32_t *word, int count);
 
+// The calling thread as ProcessMutex records its owner. Thread-local, so the lock's fast path
+// makes no syscall; all zero until the library fills it, and zeroed again in a forked child
+// (whose only thread has another tid) once CSharedMemoryShims_forget_identity_on_fork ran.
+struct CSharedMemoryShims_thread_identity {
+    int32_t pid;
+    int32_t tid;
+    uint64_t start_time;
+    uint64_t pid_namespace;
+};
+struct CSharedMemoryShims_thread_identity *CSharedMemoryShims_thread_identity(void);
+void CSharedMemoryShims_forget_identity_on_fork(void);
+long CSharedMemoryShims_gettid(void);
+// tgkill(2): signal 0 asks whether thread `tid` of process `pid` exists.
+long CSharedMemoryShims_tgkill(int pid, int tid, int signal);
+
 // fcntl is variadic: the integer-argument form (F_ADD_SEALS, F_GET_SEALS).
 int CSharedMemoryShims_fcntl_int(int fd, int command, int argument);
 

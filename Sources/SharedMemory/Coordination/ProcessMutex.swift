@@ -1,101 +1,157 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Synchronization
 import SystemPackage
 
-/// A mutex inside a region that processes share, and that survives a crashed owner: a
-/// process-shared, robust, error-checking `pthread_mutex_t`.
+/// A mutex inside a region that processes share, and that survives a crashed owner: the
+/// library's own lock on a futex word, whose 64 bytes hold integers only (Docs/Interop.md
+/// gives the layout, so a C program can take the same lock).
 ///
-/// If the process holding it dies, the next `lock()` acquires it and returns
+/// If the thread holding it dies, the next `lock()` acquires it and returns
 /// `.acquiredPreviousOwnerDied`: the protected data may be half-updated. Repair it, then call
 /// `markConsistent()` before `unlock()`. Unlocking without marking it consistent makes the
 /// mutex unusable for good: every later `lock()` fails with `.notRecoverable`, as POSIX
-/// defines, so nobody mistakes broken data for good data.
+/// defines for robust mutexes, so nobody mistakes broken data for good data.
+///
+/// Waiters learn of a death by checking the holder's recorded pid, thread id, start time and
+/// pid namespace (`tgkill`, `/proc/PID/task/TID/stat`) each time a 100 ms sleep on the word
+/// ends: a death is noticed within about 100 ms by a waiting `lock()`, at once by `tryLock()`.
+/// A holder in another pid namespace cannot be checked and is taken to be alive.
+///
+/// Trust: nothing read from the region is ever followed as an address, and a value the
+/// protocol never writes is a `.corrupted` error, never a trap or an endless wait on garbage.
+/// A process that can write the region can still hold the lock forever, or write "free" into
+/// it: give a timeout (`lock(timeout:)`) wherever a peer may misbehave.
 ///
 /// One process initializes the mutex (`initialize(in:at:)`) before the others attach to it
 /// (`init(in:at:)`); `SharedMemory.openOrCreate(_:layout:initializer:)` is a safe place to do that.
+/// Lock and unlock on the same thread: a Swift task may resume on another thread after `await`.
 public struct ProcessMutex: @unchecked Sendable {
-    // @unchecked: the pointer targets shared memory that only pthread calls touch.
+    // @unchecked: the pointers target shared memory that is only touched atomically.
     public let region: any SharedRegion
-    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let header: UnsafeMutablePointer<Atomic<UInt64>>
+    private let state: UnsafeMutablePointer<Atomic<UInt64>>
+    private let word: FutexWord
+    private let owner: ProcessMutexOwner
 
-    /// The bytes a mutex takes in the region, and the alignment its offset needs.
-    public static let byteCount = MemoryLayout<pthread_mutex_t>.size
-    public static let alignment = MemoryLayout<pthread_mutex_t>.alignment
+    /// The bytes a mutex takes in the region, and the alignment its offset needs (64 keeps it
+    /// on a cache line of its own).
+    public static let byteCount = ProcessMutexState.byteCount
+    public static let alignment = ProcessMutexState.alignment
+
+    /// How many times a contended `lock()` re-reads the word before it sleeps: a holder on
+    /// another CPU often lets go within that time, cheaper than a sleep and a wake-up.
+    static let spins = 100
+    /// How long a waiter sleeps before it checks whether the holder still lives.
+    static let ownerCheckInterval = Duration.milliseconds(100)
 
     /// How a lock was acquired.
     public enum Acquisition: Sendable, Hashable {
         /// The usual case.
         case acquired
-        /// The previous owner died holding it (`EOWNERDEAD`): repair the data, then call
-        /// `markConsistent()`.
+        /// The previous owner died holding it (`EOWNERDEAD` in POSIX terms): repair the data,
+        /// then call `markConsistent()`.
         case acquiredPreviousOwnerDied
     }
 
     /// Attaches to a mutex that some process already initialized at `offset`.
+    ///
+    /// - Throws: `.layoutMismatch` if the bytes there hold no initialized mutex (zeros,
+    ///   another structure, another version); `.misaligned`, `.outOfBounds`, `.readOnly`.
     public init(in region: any SharedRegion, at offset: Int) throws(SharedMemoryError) {
-        let raw = try RegionSlot.pointer(
-            to: pthread_mutex_t.self, at: offset, in: region, aligned: true, writing: true, operation: "ProcessMutex")
-        self.region = region
-        self.mutex = raw.assumingMemoryBound(to: pthread_mutex_t.self)
+        try self.init(binding: region, at: offset)
+        try checkHeader("ProcessMutex")
     }
 
-    /// Initializes a mutex at `offset` (`pthread_mutex_init` with `PTHREAD_PROCESS_SHARED`,
-    /// `PTHREAD_MUTEX_ROBUST` and `PTHREAD_MUTEX_ERRORCHECK`). Do it once, before any other
-    /// process uses it; initializing a mutex someone holds is undefined behaviour.
+    private init(binding region: any SharedRegion, at offset: Int) throws(SharedMemoryError) {
+        let base = try RegionSlot.pointer(
+            to: UInt64.self, count: Self.byteCount / 8, at: offset, in: region, aligned: true, writing: true,
+            operation: "ProcessMutex")
+        self.region = region
+        header = (base + ProcessMutexState.Field.header).bindMemory(to: Atomic<UInt64>.self, capacity: 1)
+        state = (base + ProcessMutexState.Field.state).bindMemory(to: Atomic<UInt64>.self, capacity: 1)
+        word = try FutexWord(in: region, at: offset + ProcessMutexState.Field.state)
+        owner = ProcessMutexOwner(base: base)
+    }
+
+    /// Initializes a mutex at `offset`: unlocked, no owner, then the header (magic and version)
+    /// last, with a release store. Do it once, before any other process uses it; initializing a
+    /// mutex someone holds frees it under their feet.
     public static func initialize(in region: any SharedRegion, at offset: Int) throws(SharedMemoryError) -> ProcessMutex {
-        let mutex = try ProcessMutex(in: region, at: offset)
-        var attributes = pthread_mutexattr_t()
-        try mutex.check("pthread_mutexattr_init", pthread_mutexattr_init(&attributes))
-        defer { pthread_mutexattr_destroy(&attributes) }
-        try mutex.check("pthread_mutexattr_setpshared", pthread_mutexattr_setpshared(&attributes, Int32(PTHREAD_PROCESS_SHARED)))
-        try mutex.check("pthread_mutexattr_setrobust", pthread_mutexattr_setrobust(&attributes, Int32(PTHREAD_MUTEX_ROBUST)))
-        // Error-checking: relocking from the owning thread is EDEADLK, not a silent hang.
-        try mutex.check("pthread_mutexattr_settype", pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ERRORCHECK)))
-        try mutex.check("pthread_mutex_init", pthread_mutex_init(mutex.mutex, &attributes))
+        let mutex = try ProcessMutex(binding: region, at: offset)
+        mutex.header.pointee.store(0, ordering: .relaxed)
+        mutex.owner.clear()
+        mutex.state.pointee.store(0, ordering: .relaxed)
+        try region.write([UInt8](repeating: 0, count: 16), at: offset + 48)
+        mutex.header.pointee.store(ProcessMutexState.header, ordering: .releasing)
         return mutex
     }
 
-    /// Blocks until the mutex is acquired (`pthread_mutex_lock`).
+    /// Blocks until the mutex is acquired: one compare-and-swap when it is free; when it is
+    /// held, a short spin, then `futex(FUTEX_WAIT)` in slices of 100 ms, checking between them
+    /// whether the holder died.
     ///
     /// - Throws: `.notRecoverable` if an owner died and nobody marked it consistent;
-    ///   `.deadlock` if this thread holds it already.
+    ///   `.deadlock` if this thread holds it already; `.corrupted` if the state holds a value
+    ///   this protocol never writes; `.layoutMismatch` if the mutex was overwritten.
     @discardableResult
     public func lock() throws(SharedMemoryError) -> Acquisition {
-        try acquisition("pthread_mutex_lock", pthread_mutex_lock(mutex))
+        // Without a deadline, only an acquisition ends the wait.
+        try acquire("ProcessMutex.lock", waiting: true, timeout: nil) ?? .acquired
     }
 
-    /// Acquires the mutex if it is free now (`pthread_mutex_trylock`); `nil` if it is held.
+    /// Acquires the mutex if it is free now, or if its holder is dead (checked with `tgkill`
+    /// and `/proc`); `nil` if it is held.
     public func tryLock() throws(SharedMemoryError) -> Acquisition? {
-        let result = pthread_mutex_trylock(mutex)
-        if result == EBUSY { return nil }
-        return try acquisition("pthread_mutex_trylock", result)
+        try acquire("ProcessMutex.tryLock", waiting: false, timeout: nil)
     }
 
-    /// Waits at most `timeout` for the mutex (`pthread_mutex_timedlock`); `nil` if it passed.
+    /// Waits at most `timeout` for the mutex (`futex(FUTEX_WAIT)` with a timeout); `nil` if
+    /// it passed. Every wait is bounded by it, whatever another process writes into the mutex.
     public func lock(timeout: Duration) throws(SharedMemoryError) -> Acquisition? {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)  // timedlock takes an absolute CLOCK_REALTIME time
-        let relative = timespec(timeout)
-        var deadline = timespec(tv_sec: now.tv_sec + relative.tv_sec, tv_nsec: now.tv_nsec + relative.tv_nsec)
-        if deadline.tv_nsec >= 1_000_000_000 {
-            deadline.tv_sec += 1
-            deadline.tv_nsec -= 1_000_000_000
-        }
-        let result = pthread_mutex_timedlock(mutex, &deadline)
-        if result == ETIMEDOUT { return nil }
-        return try acquisition("pthread_mutex_timedlock", result)
+        try acquire("ProcessMutex.lock(timeout:)", waiting: true, timeout: timeout)
     }
 
-    /// Releases the mutex (`pthread_mutex_unlock`).
+    /// Releases the mutex: one atomic exchange, and `futex(FUTEX_WAKE)` only if someone waits.
+    ///
+    /// - Throws: `.permissionDenied` (`EPERM`) if this thread does not hold it.
     public func unlock() throws(SharedMemoryError) {
-        try check("pthread_mutex_unlock", pthread_mutex_unlock(mutex))
+        let operation: StaticString = "ProcessMutex.unlock"
+        try checkHeader(operation)
+        let current = load()
+        guard case .held(_, let inconsistent) = try phase(of: current, operation),
+            try holder(of: current, operation) == ThreadIdentity.current
+        else { throw notHeld(operation) }
+        if inconsistent {
+            // Unlocked unrepaired after an owner died: unusable for good, and every waiter must learn it.
+            state.pointee.store(current.with(word: ProcessMutexState.notRecoverable).raw, ordering: .releasing)
+            word.wakeAll()
+            return
+        }
+        let previous = ProcessMutexState(
+            raw: state.pointee.exchange(current.with(word: 0).raw, ordering: .acquiringAndReleasing))
+        if previous.word & ProcessMutexState.waiters != 0 { word.wake(count: 1) }
     }
 
-    /// Declares the protected data repaired after `.acquiredPreviousOwnerDied`
-    /// (`pthread_mutex_consistent`); call it before `unlock()`.
+    /// Declares the protected data repaired after `.acquiredPreviousOwnerDied`; call it before
+    /// `unlock()`.
+    ///
+    /// - Throws: `.invalidArgument` (`EINVAL`) unless this thread holds the mutex after an
+    ///   owner died and has not marked it consistent yet.
     public func markConsistent() throws(SharedMemoryError) {
-        try check("pthread_mutex_consistent", pthread_mutex_consistent(mutex))
+        let operation: StaticString = "ProcessMutex.markConsistent"
+        try checkHeader(operation)
+        while true {
+            let current = load()
+            guard case .held(_, inconsistent: true) = try phase(of: current, operation),
+                try holder(of: current, operation) == ThreadIdentity.current
+            else {
+                throw SharedMemoryError(
+                    code: .invalidArgument, operation: "\(operation)", address: region.address.description,
+                    errno: .invalidArgument,
+                    message: "this thread does not hold the mutex after its previous owner died",
+                    hint: "call markConsistent() only after lock() returned .acquiredPreviousOwnerDied, before unlock()")
+            }
+            if exchange(current, current.with(word: current.word & ~ProcessMutexState.inconsistent)) { return }
+        }
     }
 
     /// Runs `body` holding the mutex.
@@ -124,20 +180,156 @@ public struct ProcessMutex: @unchecked Sendable {
         return try body()
     }
 
-    private func acquisition(_ call: String, _ result: Int32) throws(SharedMemoryError) -> Acquisition {
-        if result == EOWNERDEAD { return .acquiredPreviousOwnerDied }
-        try check(call, result)
-        return .acquired
+    // MARK: The protocol (ProcessMutex.pml models it)
+
+    private func acquire(_ operation: StaticString, waiting: Bool, timeout: Duration?) throws(SharedMemoryError)
+        -> Acquisition?
+    {
+        try checkHeader(operation)
+        let me = ThreadIdentity.current
+        let current = load()
+        if current.word == 0 {
+            let taken = current.acquired(as: ProcessMutexState.locked)
+            if exchange(current, taken) {
+                owner.record(me, holding: taken)
+                return .acquired
+            }
+        }
+        return try acquireContended(operation, me, waiting: waiting, timeout: timeout)
     }
 
-    /// pthread functions return the error number instead of setting errno.
-    private func check(_ call: String, _ result: Int32) throws(SharedMemoryError) {
-        guard result != 0 else { return }
-        var error = SharedMemoryError(operation: call, address: region.address, errno: Errno(rawValue: result))
-        if result == ENOTRECOVERABLE {
-            error.hint = "its owner died and nobody marked it consistent; initialize a new mutex "
-                + "(ProcessMutex.initialize) once no process uses this one"
+    private func acquireContended(_ operation: StaticString, _ me: ThreadIdentity, waiting: Bool, timeout: Duration?)
+        throws(SharedMemoryError) -> Acquisition?
+    {
+        let clock = ContinuousClock()
+        let deadline = timeout.map { clock.now + $0 }
+        var spins = waiting ? Self.spins : 0
+        // After a sleep, take the lock as contended: other sleepers may remain, and the next
+        // unlock must wake one of them.
+        var slept = false
+        var sliceEnded = false
+        while true {
+            let current = load()
+            switch try phase(of: current, operation) {
+            case .notRecoverable:
+                throw notRecoverable(operation)
+            case .free:
+                let taken = current.acquired(as: ProcessMutexState.locked | (slept ? ProcessMutexState.waiters : 0))
+                if exchange(current, taken) {
+                    owner.record(me, holding: taken)
+                    return .acquired
+                }
+            case .held(let waiters, _):
+                if spins > 0 {
+                    spins -= 1
+                    continue
+                }
+                let holder = try holder(of: current, operation)
+                if holder == me { throw deadlock(operation) }
+                let remaining = deadline.map { clock.now.duration(to: $0) }
+                let mayWait = waiting && (remaining ?? .seconds(1)) > .zero
+                if sliceEnded || !mayWait {
+                    sliceEnded = false
+                    if let holder, holder.hasEnded {
+                        let taken = current.acquired(
+                            as: ProcessMutexState.locked | ProcessMutexState.waiters | ProcessMutexState.inconsistent)
+                        if exchange(current, taken) {
+                            owner.record(me, holding: taken)
+                            return .acquiredPreviousOwnerDied
+                        }
+                        continue
+                    }
+                    if !mayWait { return nil }
+                }
+                let sleeping = current.with(word: current.word | ProcessMutexState.waiters)
+                if !waiters && !exchange(current, sleeping) { continue }
+                slept = true
+                let slice = min(remaining ?? Self.ownerCheckInterval, Self.ownerCheckInterval)
+                sliceEnded = try word.wait(whileValueIs: sleeping.word, timeout: slice) == .timedOut
+            }
         }
-        throw error
+    }
+
+    @inline(__always)
+    private func load() -> ProcessMutexState {
+        ProcessMutexState(raw: state.pointee.load(ordering: .acquiring))
+    }
+
+    @inline(__always)
+    private func exchange(_ expected: ProcessMutexState, _ desired: ProcessMutexState) -> Bool {
+        state.pointee.compareExchange(expected: expected.raw, desired: desired.raw, ordering: .acquiringAndReleasing)
+            .exchanged
+    }
+
+    // MARK: Checks of what the region holds
+
+    @inline(__always)
+    private func checkHeader(_ operation: StaticString) throws(SharedMemoryError) {
+        let found = header.pointee.load(ordering: .acquiring)
+        guard found == ProcessMutexState.header else { throw mismatch(operation, found) }
+    }
+
+    private func phase(of current: ProcessMutexState, _ operation: StaticString) throws(SharedMemoryError)
+        -> ProcessMutexState.Phase
+    {
+        guard let phase = current.phase else {
+            throw .corrupted(
+                "\(operation)", region.address, field: "the mutex's state word", value: current.word,
+                rule: "only 0, 1, 3, 5, 7 (locked, with waiters and owner-died bits) and 8 (not recoverable) occur")
+        }
+        return phase
+    }
+
+    /// The recorded holder of `current`, checked: `nil` while the holder has not recorded itself.
+    private func holder(of current: ProcessMutexState, _ operation: StaticString) throws(SharedMemoryError)
+        -> ThreadIdentity?
+    {
+        guard let holder = owner.identity(of: current, stateNow: load) else { return nil }
+        for (field, value) in [("ownerPID", holder.pid), ("ownerTID", holder.tid)]
+        where !(1...ThreadIdentity.maximumID ~= value) {
+            throw .corrupted(
+                "\(operation)", region.address, field: "the mutex's \(field)", value: value,
+                rule: "Linux ids lie between 1 and \(ThreadIdentity.maximumID)")
+        }
+        return holder
+    }
+
+    // MARK: Errors
+
+    private func mismatch(_ operation: StaticString, _ found: UInt64) -> SharedMemoryError {
+        let problem =
+            found == 0
+            ? "its header is zero: no mutex was initialized there"
+            : UInt32(truncatingIfNeeded: found) == ProcessMutexState.magic
+                ? "it is version \(found >> 32) of the mutex, not \(ProcessMutexState.version)"
+                : "its header is 0x\(String(found, radix: 16)), not a mutex's (0x\(String(ProcessMutexState.header, radix: 16)))"
+        return SharedMemoryError(
+            code: .layoutMismatch, operation: "\(operation)", address: region.address.description,
+            message: "no ProcessMutex at this offset: \(problem)",
+            hint: "initialize it once with ProcessMutex.initialize(in:at:) before other processes attach, "
+                + "and check that every process uses the same offset")
+    }
+
+    private func notRecoverable(_ operation: StaticString) -> SharedMemoryError {
+        SharedMemoryError(
+            code: .notRecoverable, operation: "\(operation)", address: region.address.description,
+            errno: .notRecoverable,
+            message: "an owner died holding the mutex and it was unlocked without markConsistent()",
+            hint: "its owner died and nobody marked it consistent; initialize a new mutex "
+                + "(ProcessMutex.initialize) once no process uses this one")
+    }
+
+    private func deadlock(_ operation: StaticString) -> SharedMemoryError {
+        SharedMemoryError(
+            code: .deadlock, operation: "\(operation)", address: region.address.description, errno: .deadlock,
+            message: "this thread holds the mutex already",
+            hint: "ProcessMutex is not recursive: unlock it before locking it again")
+    }
+
+    private func notHeld(_ operation: StaticString) -> SharedMemoryError {
+        SharedMemoryError(
+            code: .permissionDenied, operation: "\(operation)", address: region.address.description,
+            errno: .notPermitted, message: "this thread does not hold the mutex",
+            hint: "unlock from the thread that locked it; a Swift task may resume on another thread after await")
     }
 }

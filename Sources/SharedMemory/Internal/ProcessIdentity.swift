@@ -59,7 +59,12 @@ struct ProcessIdentity: Hashable {
 
     /// The state (field 3) and start time (field 22) from `/proc/PID/stat`.
     private static func statFields(of pid: Int32) -> (state: Substring, startTime: UInt64)? {
-        guard let stat = SystemFile.contents("/proc/\(pid)/stat"),
+        statFields(atPath: "/proc/\(pid)/stat")
+    }
+
+    /// The same fields from any `stat` file of `/proc` (a thread's: `/proc/PID/task/TID/stat`).
+    static func statFields(atPath path: String) -> (state: Substring, startTime: UInt64)? {
+        guard let stat = SystemFile.contents(path),
             let end = stat.lastIndex(of: ")")  // the command name may itself hold spaces and ')'
         else { return nil }
         let fields = stat[stat.index(after: end)...].split(separator: " ")

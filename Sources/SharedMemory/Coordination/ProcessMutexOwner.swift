@@ -1,0 +1,59 @@
+import Synchronization
+
+/// Who holds a `ProcessMutex`: the holder writes its identity just after it took the state
+/// word, and tags it with the generation it took, last. A reader therefore tells the record
+/// of the current holder apart from an earlier holder's, or from one not written yet.
+///
+/// Between taking the word and writing the tag, the holder is anonymous: a holder killed in
+/// those few instructions can never be proved dead, and its waiters see a live holder (they
+/// time out, as with any holder that never lets go). Declaring it dead without proof could
+/// hand the lock to two threads; the Spin model (ProcessMutex.pml) checks both.
+struct ProcessMutexOwner {
+    private let generation: UnsafeMutablePointer<Atomic<UInt32>>
+    private let thread: UnsafeMutablePointer<Atomic<UInt64>>
+    private let startTime: UnsafeMutablePointer<Atomic<UInt64>>
+    private let pidNamespace: UnsafeMutablePointer<Atomic<UInt64>>
+
+    /// `base` is the mutex's first byte, aligned for `UInt64` (checked by the caller).
+    init(base: UnsafeMutableRawPointer) {
+        typealias Field = ProcessMutexState.Field
+        generation = (base + Field.ownerGeneration).bindMemory(to: Atomic<UInt32>.self, capacity: 1)
+        thread = (base + Field.ownerThread).bindMemory(to: Atomic<UInt64>.self, capacity: 1)
+        startTime = (base + Field.ownerStartTime).bindMemory(to: Atomic<UInt64>.self, capacity: 1)
+        pidNamespace = (base + Field.ownerPIDNamespace).bindMemory(to: Atomic<UInt64>.self, capacity: 1)
+    }
+
+    /// Records `me` as the holder of `taken`. Release stores: whoever reads a field written
+    /// here also sees the state word that made `me` the holder.
+    @inline(__always)
+    func record(_ me: ThreadIdentity, holding taken: ProcessMutexState) {
+        thread.pointee.store(
+            UInt64(UInt32(bitPattern: me.tid)) << 32 | UInt64(UInt32(bitPattern: me.pid)), ordering: .releasing)
+        startTime.pointee.store(me.startTime, ordering: .releasing)
+        pidNamespace.pointee.store(me.pidNamespace, ordering: .releasing)
+        generation.pointee.store(taken.generation, ordering: .releasing)
+    }
+
+    /// The identity recorded for the holder of `held`, or `nil` if the record is not (yet) its
+    /// holder's. `stateNow` re-reads the state word: if its generation is still `held`'s after
+    /// the fields were read, no later holder can have written them (a later holder takes the
+    /// word, with the next generation, before it writes).
+    func identity(of held: ProcessMutexState, stateNow: () -> ProcessMutexState) -> ThreadIdentity? {
+        guard generation.pointee.load(ordering: .acquiring) == held.generation else { return nil }
+        let ids = thread.pointee.load(ordering: .acquiring)
+        let identity = ThreadIdentity(
+            pid: Int32(bitPattern: UInt32(truncatingIfNeeded: ids)),
+            tid: Int32(bitPattern: UInt32(truncatingIfNeeded: ids >> 32)),
+            startTime: startTime.pointee.load(ordering: .acquiring),
+            pidNamespace: pidNamespace.pointee.load(ordering: .acquiring))
+        return stateNow().generation == held.generation ? identity : nil
+    }
+
+    /// Forgets every holder (for `ProcessMutex.initialize`).
+    func clear() {
+        thread.pointee.store(0, ordering: .relaxed)
+        startTime.pointee.store(0, ordering: .relaxed)
+        pidNamespace.pointee.store(0, ordering: .relaxed)
+        generation.pointee.store(0, ordering: .relaxed)
+    }
+}
