@@ -34,8 +34,14 @@ public enum SharedMemory {
 
     /// Removes the object at `address` without mapping it (`shmctl(IPC_RMID)`, `shm_unlink`,
     /// `unlink`). Processes that have it mapped keep their mapping.
+    ///
+    /// - Throws: `.notFound`, saying there is nothing to remove, when nothing is there.
     public static func remove(_ address: RegionAddress) throws(SharedMemoryError) {
-        try address.backend.driver.remove(address)
+        do throws(SharedMemoryError) {
+            try address.backend.driver.remove(address)
+        } catch where error.code == .notFound {
+            throw error.nothingToRemove(address, listing: "`shm list`")
+        }
     }
 
     /// What the kernel reports about the object at `address`, without mapping it

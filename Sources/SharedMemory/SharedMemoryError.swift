@@ -142,6 +142,14 @@ extension SharedMemoryError {
             "this region type takes \(expected.rawValue): addresses, not \(address.backend.rawValue):")
     }
 
+    /// A removal that found nothing there: the same error, with a hint that says so instead
+    /// of the one to create the object first.
+    func nothingToRemove(_ address: RegionAddress, listing: String) -> SharedMemoryError {
+        var error = self
+        error.hint = "nothing exists at \(address), so there is nothing to remove; \(listing) shows what exists"
+        return error
+    }
+
     static func unsupported(_ operation: String, _ address: RegionAddress?, _ problem: String, hint: String)
         -> SharedMemoryError
     {

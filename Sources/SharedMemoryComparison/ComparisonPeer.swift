@@ -9,17 +9,25 @@ import SystemPackage
 /// runs it; it attaches to what the measuring process made, pins itself to the CPU it is
 /// given (the last argument), says "ready" and plays its part.
 public enum ComparisonPeer {
-    /// Runs the role the arguments name; returns the exit status.
+    /// Exit status for arguments it cannot run with (`EX_USAGE`, as ArgumentParser uses).
+    public static let usageStatus: Int32 = 64
+
+    /// Runs the role the arguments name; returns the exit status: 0, 1 when the role failed,
+    /// `usageStatus` when the arguments are wrong.
     public static func run(_ arguments: [String]) -> Int32 {
         do {
             guard arguments.count >= 3, let cpu = Int32(arguments.last!) else {
-                throw ComparisonError("usage: ROLE ADDRESS ... CPU")
+                throw UsageError("usage: ROLE ADDRESS ... CPU")
             }
             if cpu >= 0 { _ = cref_pin_to_cpu(cpu) }
             let role = arguments[0]
+            // Every number a role takes is a count or a size.
             func number(_ index: Int) throws -> Int {
                 guard index < arguments.count - 1, let value = Int(arguments[index]) else {
-                    throw ComparisonError("argument \(index) of \(role) is not a number")
+                    throw UsageError("argument \(index) of \(role) is not a number")
+                }
+                guard value >= 0 else {
+                    throw UsageError("argument \(index) of \(role) is \(value): it must be 0 or more")
                 }
                 return value
             }
@@ -32,9 +40,12 @@ public enum ComparisonPeer {
             case "handover":
                 try handover(RegionAddress(parsing: arguments[1]), count: number(2))
             default:
-                throw ComparisonError("unknown role \(role)")
+                throw UsageError("unknown role \(role)")
             }
             return 0
+        } catch let error as UsageError {
+            _ = try? FileDescriptor.standardError.writeAll("shm _compare-peer: \(error)\n".utf8)
+            return usageStatus
         } catch {
             _ = try? FileDescriptor.standardError.writeAll("shm _compare-peer: \(error)\n".utf8)
             return 1
@@ -78,6 +89,9 @@ public enum ComparisonPeer {
 
     private static func consume(_ address: RegionAddress, messages: Int, size: Int, polling: Bool) throws {
         let region = try SharedMemory.open(address, mode: .open)
+        guard size <= region.byteCount else {
+            throw UsageError("a message of \(size) bytes cannot fit the ring's \(region.byteCount)-byte region")
+        }
         var consumer = try SPSCRing.Consumer(in: region)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
         defer { buffer.deallocate() }
@@ -104,4 +118,10 @@ public enum ComparisonPeer {
             seen.withAtomic { $0.store(UInt64(index + 1), ordering: .releasing) }
         }
     }
+}
+
+/// Arguments `shm _compare-peer` cannot run with.
+struct UsageError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -43,6 +43,9 @@ struct Mode: ExpressibleByArgument {
         }
         permissions = FilePermissions(rawValue: value)
     }
+
+    /// As `--help` shows a default: `0600`.
+    var defaultValueDescription: String { permissions.octal }
 }
 
 /// Runs `body`; a library error goes to stderr with its hint, and the command exits 1.

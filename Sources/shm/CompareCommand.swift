@@ -10,9 +10,9 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Measure every mechanism on this machine against plain C, in one run.",
         discussion: """
-            Lifecycle and attach per backend at 4 KiB, 1 MiB and 64 MiB; first touch with and without
-            prefault; copy bandwidth; round trips (spin, futex, System V semaphore, and pipe, Unix socket
-            and System V message queue as baselines); SPSC ring throughput and zero-copy hand-over.
+            Lifecycle and attach per backend at 4 KiB, 1 MiB and 64 MiB; first touch with and without \
+            prefault; copy bandwidth; round trips (spin, futex, System V semaphore, and pipe, Unix socket \
+            and System V message queue as baselines); SPSC ring throughput and zero-copy hand-over. \
             Each figure: median, p99, C's median and the ratio. Progress goes to stderr.
             """)
 

@@ -4,7 +4,11 @@ import SharedMemory
 struct CreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
-        abstract: "Create a region and print its address (sysv:private prints sysv:id=N).")
+        abstract: "Create a region and print its address (sysv:private prints sysv:id=N).",
+        discussion: """
+            With --open-or-create the address is followed by "created" or "opened", so a script can \
+            tell which happened. --json prints one object: the keys of `shm stat --json` and "created".
+            """)
 
     @Argument(help: "The region's address, such as posix:/orders or sysv:0x366378.", transform: parseAddress)
     var address: RegionAddress
@@ -15,8 +19,11 @@ struct CreateCommand: ParsableCommand {
     @Option(help: "Permission bits in octal.")
     var mode: Mode = Mode(argument: "600")!
 
-    @Flag(help: "Open the region if it exists instead of failing.")
+    @Flag(help: "Open the region if it exists instead of failing; print whether it was created or opened.")
     var openOrCreate = false
+
+    @Flag(help: "Print one JSON object: the region's status and whether it was created.")
+    var json = false
 
     @OptionGroup var trust: TrustOptions
 
@@ -33,7 +40,30 @@ struct CreateCommand: ParsableCommand {
             let region = try SharedMemory.open(
                 address, size: size.value, mode: openOrCreate ? .openOrCreate : .create, permissions: mode.permissions,
                 options: trust.regionOptions)
-            Output.line(region.address.description)
+            if json {
+                let report = CreateReport(status: try region.status(), created: region.created)
+                Output.line(StatusReport.json(report, empty: "{}"))
+            } else if openOrCreate {
+                Output.line("\(region.address) \(region.created ? "created" : "opened")")
+            } else {
+                Output.line(region.address.description)
+            }
         }
+    }
+}
+
+/// `shm create --json`: the keys of `shm stat --json`, plus `created`.
+struct CreateReport: Encodable {
+    let status: SharedRegionStatus
+    let created: Bool
+
+    private enum Key: String, CodingKey {
+        case created
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try StatusReport(status).encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(created, forKey: .created)
     }
 }

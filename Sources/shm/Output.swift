@@ -5,6 +5,10 @@ import SystemPackage
 
 /// Writes to stdout and stderr without buffering surprises.
 enum Output {
+    /// Standard output's reader has gone (`EPIPE`; `shm` ignores `SIGPIPE`): a command that
+    /// streams stops quietly, as it would at the end of its output.
+    struct ReaderGone: Error {}
+
     static func line(_ text: String) {
         bytes(Array((text + "\n").utf8))
     }
@@ -13,33 +17,33 @@ enum Output {
         _ = try? FileDescriptor.standardOutput.writeAll(bytes)
     }
 
-    static func error(_ text: String) {
-        _ = try? FileDescriptor.standardError.writeAll((text + "\n").utf8)
+    /// Writes all of `bytes` to stdout (`write(2)` until done).
+    ///
+    /// - Throws: `ReaderGone` on `EPIPE`; the `Errno` of any other failure.
+    static func stream(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            _ = try FileDescriptor.standardOutput.writeAll(bytes)
+        } catch Errno.brokenPipe {
+            throw ReaderGone()
+        }
     }
 
-    /// All of stdin, for `shm write` without `--hex` or `--file`.
-    static func readStandardInput() throws -> [UInt8] {
-        var all: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = try chunk.withUnsafeMutableBytes { try FileDescriptor.standardInput.read(into: $0) }
-            if count == 0 { return all }
-            all += chunk[..<count]
-        }
+    static func error(_ text: String) {
+        _ = try? FileDescriptor.standardError.writeAll((text + "\n").utf8)
     }
 }
 
 enum Hex {
-    /// Lowercase digits, no spaces.
-    static func string(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0xF)])
+    /// Lowercase digits, no spaces: two bytes of `digits` for each byte of `bytes`, which
+    /// `digits` must have room for.
+    static func encode(_ bytes: UnsafeRawBufferPointer, into digits: UnsafeMutableRawBufferPointer) {
+        let alphabet: StaticString = "0123456789abcdef"
+        alphabet.withUTF8Buffer { alphabet in
+            for (index, byte) in bytes.enumerated() {
+                digits[2 * index] = alphabet[Int(byte >> 4)]
+                digits[2 * index + 1] = alphabet[Int(byte & 0xF)]
+            }
         }
-        return String(decoding: text, as: UTF8.self)
     }
 
     /// Accepts upper or lower case and ignores whitespace; nil on anything else.

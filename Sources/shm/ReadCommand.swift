@@ -1,5 +1,6 @@
 import ArgumentParser
 import SharedMemory
+import SystemPackage
 
 struct ReadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,15 +26,29 @@ struct ReadCommand: ParsableCommand {
         if let count, count < 0 { throw ValidationError("--count must not be negative") }
     }
 
+    /// Bytes copied out of the region per `write(2)`.
+    static let chunkByteCount = 1 << 16
+
     func run() throws {
-        try reportingErrors {
-            let region = try SharedMemory.open(address, mode: .open, access: .readOnly, options: trust.regionOptions)
-            let bytes = try region.read(at: offset, count: count)
-            if hex {
-                Output.line(Hex.string(bytes))
-            } else {
-                Output.bytes(bytes)
+        do {
+            try reportingErrors {
+                let region = try SharedMemory.open(address, mode: .open, access: .readOnly, options: trust.regionOptions)
+                let digits = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * Self.chunkByteCount, alignment: 1)
+                defer { digits.deallocate() }
+                try region.read(at: offset, count: count, chunkByteCount: Self.chunkByteCount) { chunk in
+                    guard hex else { return try Output.stream(chunk) }
+                    Hex.encode(chunk, into: digits)
+                    try Output.stream(UnsafeRawBufferPointer(rebasing: digits[..<(2 * chunk.count)]))
+                }
+                if hex { try Self.newline.withUnsafeBytes { try Output.stream($0) } }
             }
+        } catch is Output.ReaderGone {
+            return  // the reader has what it wanted (`shm read ... | head -c 10`)
+        } catch let error as Errno {
+            Output.error("shm: cannot write to standard output: \(error)")
+            throw ExitCode.failure
         }
     }
+
+    private static let newline: [UInt8] = [0x0A]
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 
 @main
@@ -6,7 +9,7 @@ struct Shm: ParsableCommand {
         commandName: "shm",
         abstract: "Create, inspect and compare shared memory: System V, POSIX, mapped files and memfd.",
         discussion: """
-            Addresses name a region and its mechanism: posix:/NAME, sysv:KEY, sysv:ftok:/PATH#PROJ,
+            Addresses name a region and its mechanism: posix:/NAME, sysv:KEY, sysv:ftok:/PATH#PROJ, \
             sysv:id=SHMID, sysv:private, file:/ABSOLUTE/PATH, memfd:NAME.
             """,
         subcommands: [
@@ -14,4 +17,10 @@ struct Shm: ParsableCommand {
             RemoveCommand.self, SemCommand.self, CompareCommand.self, ComparePeerCommand.self,
         ]
     )
+
+    static func main() {
+        // A reader that goes away (`shm read ... | head`) is an EPIPE to stop at, not a signal.
+        signal(SIGPIPE, SIG_IGN)
+        main(nil)
+    }
 }

@@ -31,6 +31,41 @@ struct CapacityTests {
         #expect(message.contains("sysctl kernel.\(setting)="), "\(message)")
     }
 
+    /// Within `shmmax` and `shmall`, `shmget` can still refuse with `ENOMEM`: the kernel's
+    /// memory accounting will not commit that much (unless it is told to overcommit always).
+    @Test(
+        "a System V segment the kernel cannot commit memory for names shmmax, shmall and the memory",
+        .enabled(
+            if: SharedRegionBackend.systemV.isAvailable && CapacityTests.beyondMemory != nil,
+            "needs vm.overcommit_memory 0 or 2"))
+    func systemVBeyondMemory() throws {
+        let address = try TestNames.address(.systemV, "enomem")
+        defer { cleanUp(address) }
+        let size = try #require(Self.beyondMemory)
+        let result = try ChildProcess.peer("fails", "noSpace", "create", "\(address)", "\(size)").finish()
+        #expect(result.status == 0, "\(result.errors)")
+        let message = String(decoding: result.output, as: UTF8.self)
+        #expect(message.contains("ENOMEM"), "\(message)")
+        #expect(message.contains("kernel.shmmax (") && message.contains("kernel.shmall ("), "\(message)")
+        #expect(message.contains("MemAvailable + SwapFree") && message.contains("overcommit"), "\(message)")
+    }
+
+    /// Twice the RAM and swap, when the kernel refuses to commit that (overcommit mode 0 or 2)
+    /// and the System V limits allow it; nil otherwise.
+    static let beyondMemory: Int? = {
+        guard SystemFile.contents("/proc/sys/vm/overcommit_memory")?.trimmingWhitespace != "1",
+            let table = SystemFile.contents("/proc/meminfo")
+        else { return nil }
+        let kibibytes = table.split(separator: "\n").filter { $0.hasPrefix("MemTotal:") || $0.hasPrefix("SwapTotal:") }
+            .compactMap { $0.split(whereSeparator: \.isWhitespace).dropFirst().first.flatMap { Int($0) } }.reduce(0, +)
+        let size = 2 * kibibytes * 1024
+        let limits = SystemVLimits.current()
+        guard let shmmax = limits.shmmax, let shmall = limits.shmall, UInt64(size) <= shmmax,
+            UInt64(size / PageSize.bytes) < shmall / 2
+        else { return nil }
+        return size
+    }()
+
     @Test("semaphore sets beyond SEMMSL, SEMMNS or SEMMNI are refused naming the limit")
     func semaphoreLimits() throws {
         let address = RegionAddress.systemV(.key(0x5e4))

@@ -69,6 +69,133 @@ struct CommandLineTests {
         #expect((object as? [String: Any])?["mode"] as? String == "0644")
     }
 
+    /// Runs `script` with bash, `$0` being the `shm` under test and `$1`… `arguments`, under
+    /// `ulimit -v kibibytes` unless a sanitizer is loaded (they reserve terabytes of address space).
+    static func bash(_ script: String, _ arguments: [String], memoryLimit kibibytes: Int) throws
+        -> (status: Int32, output: [UInt8], errors: String)
+    {
+        let limit = sanitized ? "" : "ulimit -v \(kibibytes); "
+        let shm = ChildProcess.productsDirectory + "/shm"
+        return try ChildProcess(absolute: "/bin/bash", ["-c", "set -o pipefail; " + limit + script, shm] + arguments).finish()
+    }
+
+    static let sanitized = dlsym(nil, "__asan_init") != nil || dlsym(nil, "__tsan_init") != nil
+
+    @Test("read streams: a reader that stops after 10 bytes ends it quietly, in less memory than one copy")
+    func readStreams() throws {
+        let address = try TestNames.address(.posix, "cli")
+        defer { cleanUp(address) }
+        let size = 64 << 20
+        _ = try SharedMemory.open(address, size: size, mode: .create)
+        // The mapping and 128 MiB more: the hex of a whole copy (128 MiB) cannot fit beside it.
+        for arguments in [["--hex"], []] {
+            let result = try Self.bash(
+                #""$0" read "$@" | head -c 10"#, ["\(address)"] + arguments, memoryLimit: (size >> 10) + (128 << 10))
+            #expect(result.status == 0, "\(result.errors)")
+            #expect(result.output.count == 10)
+            #expect(result.errors.isEmpty, "\(result.errors)")
+        }
+    }
+
+    @Test("read: chunks of a range that crosses chunk boundaries come out exact, raw and hex")
+    func readAcrossChunks() throws {
+        let address = try TestNames.address(.posix, "cli")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 300_000, mode: .create)
+        let pattern = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }
+        try region.write(pattern, at: 0)
+        let raw = try Self.shm("read", "\(address)", "--offset", "3", "--count", "200001")
+        #expect(raw.status == 0 && raw.output == Array(pattern[3..<200_004]))
+        let all = try Self.shm("read", "\(address)", "--hex")
+        #expect(Self.text(all.output) == hex(pattern) + "\n")
+
+        var chunks: [Int] = []
+        var copied: [UInt8] = []
+        try region.read(at: 5, count: 10, chunkByteCount: 4) { chunks.append($0.count); copied += $0 }
+        #expect(chunks == [4, 4, 2] && copied == Array(pattern[5..<15]))
+        try region.read(at: 300_000, count: 0) { _ in Issue.record("no chunk in an empty range") }
+        let outside = #expect(throws: SharedMemoryError.self) { try region.read(at: 1, count: 300_000) { _ in } }
+        #expect(outside?.code == .outOfBounds)
+        let empty = #expect(throws: SharedMemoryError.self) { try region.read(chunkByteCount: 0) { _ in } }
+        #expect(empty?.code == .invalidArgument)
+    }
+
+    @Test("write stops reading one byte past the room: --file /dev/zero and an endless stdin are refused")
+    func writeBoundedInput() throws {
+        let address = try TestNames.address(.posix, "cli")
+        defer { cleanUp(address) }
+        _ = try SharedMemory.open(address, size: 4096, mode: .create)
+        let scripts = [#""$0" write "$1" --file /dev/zero"#, #"yes | "$0" write "$1" --offset 96; exit ${PIPESTATUS[1]}"#]
+        for script in scripts {
+            let result = try Self.bash(script, ["\(address)"], memoryLimit: 512 << 10)
+            #expect(result.status == 1, "\(result.errors)")
+            #expect(result.errors.contains("reading stopped after"), "\(result.errors)")
+            #expect(result.errors.contains("hint: write at most"), "\(result.errors)")
+            #expect(!result.errors.contains("Fatal error"))
+        }
+        #expect(Self.text(try Self.shm("read", "\(address)", "--count", "4", "--hex").output) == "00000000\n")
+        let exact = try Self.shm("write", "\(address)", "--offset", "4094", input: [1, 2])
+        #expect(exact.status == 0, "\(exact.errors)")
+    }
+
+    @Test("create --open-or-create says whether it created; --json says it too", arguments: named)
+    func createSaysWhatItDid(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "cli").description
+        defer { cleanUp(try! RegionAddress(parsing: address)) }
+        let first = try Self.shm("create", address, "--size", "100", "--open-or-create")
+        #expect(Self.text(first.output) == "\(address) created\n", "\(first.errors)")
+        let second = try Self.shm("create", address, "--size", "100", "--open-or-create")
+        #expect(Self.text(second.output) == "\(address) opened\n")
+        let json = try Self.shm("create", address, "--size", "100", "--open-or-create", "--json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output)) as? [String: Any])
+        #expect(object["created"] as? Bool == false)
+        #expect(object["address"] as? String == address && object["size"] as? Int == 100)
+        cleanUp(try RegionAddress(parsing: address))
+        let fresh = try Self.shm("create", address, "--size", "100", "--json")
+        let created = try #require(try JSONSerialization.jsonObject(with: Data(fresh.output)) as? [String: Any])
+        #expect(created["created"] as? Bool == true && created["mode"] as? String == "0600")
+    }
+
+    @Test("remove of something absent says there is nothing to remove", arguments: named)
+    func removeAbsent(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "cli").description
+        let result = try Self.shm("remove", address)
+        #expect(result.status == 1)
+        #expect(result.errors.contains("nothing to remove"), "\(result.errors)")
+        #expect(!result.errors.contains("create it first"), "\(result.errors)")
+        let semaphores = try Self.shm("sem", "remove", "sysv:0x5e3a0bad")
+        #expect(semaphores.status == 1 && semaphores.errors.contains("nothing to remove"), "\(semaphores.errors)")
+    }
+
+    @Test(
+        "help: --mode's default is 0600, and each paragraph is wrapped once",
+        arguments: [["--help"], ["help", "compare"], ["create", "--help"]])
+    func help(arguments: [String]) throws {
+        let text = Self.text(try ChildProcess("shm", arguments).finish().output)
+        if arguments.contains("create") {
+            #expect(text.contains("(default: 0600)") && !text.contains("Mode(permissions"), "\(text)")
+        }
+        // Greedy wrapping to 79 columns: a line ends early only where its paragraph does.
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).prefix { !$0.hasPrefix("USAGE:") }
+        for (line, next) in zip(lines, lines.dropFirst()) where !line.isEmpty && !next.isEmpty {
+            let word = next.split(separator: " ").first ?? ""
+            #expect(line.count + 1 + word.count > 79, "'\(line)' had room for '\(word)'")
+        }
+    }
+
+    @Test("the hidden _compare-peer verb refuses negative or bad counts with a usage error, not a trap")
+    func comparePeerArguments() throws {
+        let bad = [
+            ["handover", "posix:/smtest-none", "-5", "0"], ["ring-consume", "posix:/smtest-none", "5", "-1", "0"],
+            ["round-trip", "spin", "posix:/smtest-none", "x", "0"], ["handover"],
+        ]
+        for arguments in bad {
+            let result = try ChildProcess("shm", ["_compare-peer"] + arguments).finish()
+            #expect(result.status == 64, "\(arguments): \(result.errors)")
+            #expect(result.errors.contains("shm _compare-peer:") && !result.errors.contains("Fatal error"))
+        }
+    }
+
     @Test("write --file copies a file's bytes")
     func writeFromFile() throws {
         let address = try TestNames.address(.posix, "cli").description

@@ -58,7 +58,8 @@ public final class SystemVRegion: SharedRegion {
                 if options.hugePages { flags |= SHM_HUGETLB }
                 let created = SystemCall.value { shmget(key, byteCount, flags) }
                 if case .failure(let error) = created, error != .fileExists {
-                    try Capacity.checkSystemVSegment(of: byteCount, given)  // name the limit that refused it
+                    // Name the limit that refused it.
+                    try Capacity.checkSystemVSegment(of: byteCount, given, refusal: error)
                 }
                 let id = try created.get("shmget", given)
                 do throws(SharedMemoryError) {

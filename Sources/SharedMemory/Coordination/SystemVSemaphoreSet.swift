@@ -204,7 +204,11 @@ public final class SystemVSemaphoreSet: Sendable {
     /// Removes the set at a `sysv:` address without opening it (`semget(key, 0, 0)`, then
     /// `semctl(IPC_RMID)`).
     public static func remove(_ address: RegionAddress) throws(SharedMemoryError) {
-        try removeSet(existingID(SemaphoreInput.identifier(of: address)), address)
+        do throws(SharedMemoryError) {
+            try removeSet(existingID(SemaphoreInput.identifier(of: address)), address)
+        } catch where error.code == .notFound {
+            throw error.nothingToRemove(address, listing: "`ipcs -s` or `shm list`")
+        }
     }
 
     private static func removeSet(_ id: Int32, _ address: RegionAddress) throws(SharedMemoryError) {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 
 /// What the system can give, so that asking for too much is a typed error naming the limit
 /// and leaves nothing behind. Where the kernel refuses cleanly (a full filesystem, a System V
@@ -70,10 +71,11 @@ struct SystemVLimits {
 
 extension Capacity {
     /// Names the limit that refuses a new segment of `byteCount` bytes: `shmmax`, `shmall`
-    /// (pages, counting the segments that exist) or `shmmni` (segments). Called when `shmget`
-    /// fails, so that the success path reads no `/proc` file.
+    /// (pages, counting the segments that exist) or `shmmni` (segments); and, when the kernel
+    /// said `ENOMEM` within those, the memory it could not commit. Called when `shmget` fails
+    /// with `refusal`, so that the success path reads no `/proc` file.
     static func checkSystemVSegment(
-        of byteCount: Int, _ address: RegionAddress, limits: SystemVLimits = .current(),
+        of byteCount: Int, _ address: RegionAddress, refusal: Errno, limits: SystemVLimits = .current(),
         existing: [SystemVTable.Segment] = SystemVTable.segments()
     ) throws(SharedMemoryError) {
         if let shmmax = limits.shmmax, UInt64(byteCount) > shmmax {
@@ -91,6 +93,21 @@ extension Capacity {
         }
         if let shmmni = limits.shmmni, existing.count >= shmmni {
             throw limit(address, "shmget", "\(existing.count) segments exist and kernel.shmmni is \(shmmni)", "shmmni", "\(existing.count + 1)")
+        }
+        if refusal == .noMemory {
+            // Within the limits: the kernel's memory accounting (vm.overcommit_memory) refused it.
+            let within = [
+                limits.shmmax.map { "kernel.shmmax (\($0) bytes)" }, limits.shmall.map { "kernel.shmall (\($0) pages)" },
+            ].compactMap { $0 }.joined(separator: " and ")
+            let memory = availableMemory()
+            throw SharedMemoryError(
+                code: .noSpace, operation: "shmget", address: address.description, errno: refusal,
+                message: "the kernel cannot commit memory for \(byteCount) bytes"
+                    + (within.isEmpty ? "" : ", although that is within \(within)")
+                    + (memory.map { ": \($0.1) is \($0.0) bytes" } ?? ""),
+                hint: "ask for at most \(memory.map { "\($0.0) bytes" } ?? "the memory free"), free memory, or let the "
+                    + "kernel overcommit (sysctl vm.overcommit_memory=1); the System V limits are in "
+                    + "/proc/sys/kernel/shmmax and shmall")
         }
     }
 
