@@ -32,6 +32,7 @@ struct TruncationTests {
             ("read", { _ = try region.read(at: gone, count: 16) }),
             ("read across the cut", { _ = try region.read() }),
             ("read into a buffer", { try region.read(at: gone, into: buffer) }),
+            ("read in chunks (shm read)", { try region.read(chunkByteCount: Self.page) { _ in } }),
             ("write", { try region.write([1, 2, 3], at: gone) }),
             ("write across the cut", { try region.write([UInt8](repeating: 1, count: 2 * Self.page), at: Self.page / 2) }),
             ("load", { _ = try region.load(UInt64.self, at: gone + 8) }),
