@@ -84,6 +84,48 @@ struct InteropTests {
         // The value C set is still there for the next C process.
         try Self.fixture(["sem-open", cKey, "sem-expect", "1", "5", "sem-op", "1", "-5", "sem-expect", "1", "0"]).expectSuccess()
     }
+
+    @Test("C and Swift processes take turns on one ProcessMutex that C initialized: the count is exact", arguments: named)
+    func mutexSharedWithC(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "interop")
+        defer { cleanUp(address) }
+        let (prefix, name) = try Self.cName(address)
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        try Self.fixture(["\(prefix)-open", name, "mutex-init", "64"]).expectSuccess()
+        let mutex = try ProcessMutex(in: region, at: 64)
+        let increments = ["mutex-increment", "64", "512", "2000"]
+        let processes = try (0..<2).map { _ in try Self.fixture(["\(prefix)-open", name] + increments) }
+            + (0..<2).map { _ in try ChildProcess("SharedMemoryTestPeer", ["open", "\(address)"] + increments) }
+        for process in processes { try process.expectSuccess() }
+        #expect(try region.load(UInt64.self, at: 512) == 8000)
+        #expect(try mutex.tryLock() == .acquired)
+        try mutex.unlock()
+    }
+
+    @Test("a C process holds the mutex: the library's tryLock says busy; killed, the library takes over", arguments: named)
+    func mutexHeldByC(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "interop")
+        defer { cleanUp(address) }
+        let (prefix, name) = try Self.cName(address)
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let mutex = try ProcessMutex.initialize(in: region, at: 0)
+
+        let holder = try Self.fixture(["\(prefix)-open", name, "mutex-lock", "0", "wait", "mutex-unlock", "0"])
+        #expect(try holder.readLine() == "locked")
+        #expect(try mutex.tryLock() == nil)
+        try holder.send("go")
+        try holder.expectSuccess()
+        #expect(try mutex.tryLock() == .acquired)
+        try mutex.unlock()
+
+        let killed = try Self.fixture(["\(prefix)-open", name, "mutex-lock", "0", "wait"])
+        #expect(try killed.readLine() == "locked")
+        try killed.kill()
+        #expect(try mutex.lock() == .acquiredPreviousOwnerDied)
+        try mutex.markConsistent()
+        try mutex.unlock()
+        try Self.fixture(["\(prefix)-open", name, "mutex-lock", "0", "mutex-unlock", "0"]).expectSuccess()
+    }
 }
 
 /// Semaphore sets made by other programs the way they make them: `semget`, then `SETVAL` or

@@ -1,5 +1,6 @@
 // A plain C program that meets the library's regions with the bare C calls, for the interop
-// tests: shmget/shmat, shm_open/mmap, open/mmap, semget/semop. It runs a script given on its
+// tests: shmget/shmat, shm_open/mmap, open/mmap, semget/semop, and ProcessMutex's protocol
+// (process_mutex.c). It runs a script given on its
 // command line, one step after another, on one region and one semaphore set at a time:
 //
 //   sysv-create KEY SIZE MODE    shmget(IPC_CREAT | IPC_EXCL) + shmat    (KEY in C syntax: 0x1234)
@@ -18,6 +19,11 @@
 //   sem-op INDEX DELTA           semop, IPC_NOWAIT
 //   sem-expect INDEX VALUE       semctl(GETVAL)
 //   sem-remove                   semctl(IPC_RMID)
+//   mutex-init OFFSET            initialize a ProcessMutex at OFFSET (process_mutex.c)
+//   mutex-lock OFFSET            lock it and print "locked"
+//   mutex-unlock OFFSET          unlock it
+//   mutex-increment OFFSET COUNTER TIMES   add 1 to the uint64 at COUNTER under the mutex, TIMES times
+//   wait                         read one line from standard input (the test's go-ahead, or EOF)
 //
 // Exit status: 0 when every step passed, 1 when an expect failed, 2 on any error.
 #include <errno.h>
@@ -31,6 +37,8 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "process_mutex.h"
 
 enum kind { NONE, SYSV, POSIX, FILE_BACKED };
 
@@ -91,6 +99,21 @@ static void create_descriptor(int descriptor, long bytes, const char *what) {
     if (fd < 0) die(what);
     if (ftruncate(fd, bytes) != 0) die("ftruncate");
     map_descriptor();
+}
+
+static struct process_mutex *mutex_at(long offset) {
+    if (base == NULL || offset < 0 || offset % 8 != 0 || (size_t)offset + sizeof(struct process_mutex) > size) {
+        fprintf(stderr, "InteropFixture: no room for a mutex at %ld\n", offset);
+        exit(2);
+    }
+    return (struct process_mutex *)(base + offset);
+}
+
+static void check(int error, const char *what) {
+    if (error != 0) {
+        errno = error;
+        die(what);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -179,6 +202,32 @@ int main(int argc, char **argv) {
             }
         } else if (strcmp(step, "sem-remove") == 0) {
             if (semctl(semid, 0, IPC_RMID) != 0) die("semctl(IPC_RMID)");
+        } else if (strcmp(step, "mutex-init") == 0) {
+            process_mutex_initialize(mutex_at(number(ARG)));
+        } else if (strcmp(step, "mutex-lock") == 0) {
+            check(process_mutex_lock(mutex_at(number(ARG))), "process_mutex_lock");
+            printf("locked\n");
+            fflush(stdout);
+        } else if (strcmp(step, "mutex-unlock") == 0) {
+            check(process_mutex_unlock(mutex_at(number(ARG))), "process_mutex_unlock");
+        } else if (strcmp(step, "mutex-increment") == 0) {
+            struct process_mutex *mutex = mutex_at(number(ARG));
+            long counter = number(ARG), times = number(ARG);
+            if (counter < 0 || (size_t)counter + sizeof(uint64_t) > size) {
+                fprintf(stderr, "InteropFixture: no room for a counter at %ld\n", counter);
+                exit(2);
+            }
+            for (long round = 0; round < times; round++) {
+                check(process_mutex_lock(mutex), "process_mutex_lock");
+                uint64_t value;
+                memcpy(&value, base + counter, sizeof value);
+                value += 1;
+                memcpy(base + counter, &value, sizeof value);
+                check(process_mutex_unlock(mutex), "process_mutex_unlock");
+            }
+        } else if (strcmp(step, "wait") == 0) {
+            char line[256];
+            if (fgets(line, sizeof line, stdin) == NULL && ferror(stdin)) die("read the go-ahead");
         } else {
             fprintf(stderr, "InteropFixture: unknown step %s\n", step);
             exit(2);
