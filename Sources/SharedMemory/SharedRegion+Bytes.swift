@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 // What every backend shares: bounded access to the mapped bytes, and msync.
 extension SharedRegion {
     /// The mechanism behind this region.
@@ -102,10 +98,7 @@ extension SharedRegion {
     /// Shared memory needs no flush for other processes to see writes: they share the
     /// pages. `flush` matters for file-backed regions that must reach the disk.
     public func flush(_ mode: SharedRegionFlushMode = .synchronous) throws(SharedMemoryError) {
-        let mapping = self.mapping
-        let flags = mode == .synchronous ? MS_SYNC : MS_ASYNC
-        _ = try SystemCall.value { msync(mapping.baseAddress, mapping.mappedByteCount, flags) }
-            .get("msync", address)
+        try MappingSetup.flush(mapping, synchronously: mode == .synchronous).get("msync", address)
     }
 }
 

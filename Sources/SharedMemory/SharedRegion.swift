@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemPackage
 
 /// Memory shared between processes, whatever the mechanism behind it.

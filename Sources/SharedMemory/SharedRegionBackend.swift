@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The four mechanisms, as values: what each can do, whether this machine has it, and how
 /// one logical name maps to each one's native address.
@@ -60,7 +57,7 @@ public enum SharedRegionBackend: String, CaseIterable, Sendable, Hashable, Codab
     public static func fromEnvironment(_ variable: String = "SHARED_MEMORY_BACKEND") throws(SharedMemoryError)
         -> SharedRegionBackend?
     {
-        guard let value = getenv(variable).map({ String(cString: $0) }), !value.isEmpty else { return nil }
+        guard let value = Environment.value(variable), !value.isEmpty else { return nil }
         return try SharedRegionBackend(parsing: value)
     }
 
@@ -86,7 +83,7 @@ extension SharedRegionBackend: LosslessStringConvertible {
 /// Where the file backend puts regions named by `address(forName:)`.
 enum FileLocation {
     static var directory: String {
-        guard let value = getenv("TMPDIR").map({ String(cString: $0) }), value.hasPrefix("/") else { return "/tmp" }
+        guard let value = Environment.value("TMPDIR"), value.hasPrefix("/") else { return "/tmp" }
         return value.count > 1 && value.hasSuffix("/") ? String(value.dropLast()) : value
     }
 }

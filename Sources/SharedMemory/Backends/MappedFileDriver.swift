@@ -1,13 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemPackage
 
 /// Regular files mapped `MAP_SHARED`, named by absolute paths.
 struct MappedFileDriver: RegionDriver {
     var capabilities: SharedRegionBackend.Capabilities { [.named, .persistent, .resizable, .survivesReboot] }
     var displayName: String { "mapped file" }
-    var isAvailable: Bool { access(FileLocation.directory, W_OK) == 0 }
+    var isAvailable: Bool { Environment.mayUse(FileLocation.directory, writable: true) }
 
     /// `$TMPDIR/NAME.shm`, or `/tmp/NAME.shm`.
     func address(forName name: String) throws(SharedMemoryError) -> RegionAddress {
@@ -41,8 +38,8 @@ struct MappedFileDriver: RegionDriver {
         (try? namespace(address)).flatMap { ObjectOwnership.describeFile($0.filesystemPath) }
     }
 
-    func namespace(_ address: RegionAddress) throws(SharedMemoryError) -> MappedFileRegion.Namespace {
+    func namespace(_ address: RegionAddress) throws(SharedMemoryError) -> FileNamespace {
         guard case .file(let path) = address else { throw .wrongBackend(address, expected: .file) }
-        return MappedFileRegion.Namespace(address: address, path: path)
+        return FileNamespace(address: address, path: path)
     }
 }

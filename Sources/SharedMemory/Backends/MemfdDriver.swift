@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CSharedMemoryShims
 import SystemPackage
 
 /// Anonymous `memfd_create` files: no name another process can open, so only creation here;
@@ -9,14 +5,7 @@ import SystemPackage
 struct MemfdDriver: RegionDriver {
     var capabilities: SharedRegionBackend.Capabilities { [.resizable] }
     var displayName: String { "memfd" }
-    var isAvailable: Bool { Self.works }
-
-    private static let works: Bool = {
-        let descriptor = CSharedMemoryShims_memfd_create("probe", CSharedMemoryShims_MFD_CLOEXEC)
-        guard descriptor >= 0 else { return false }
-        close(descriptor)
-        return true
-    }()
+    var isAvailable: Bool { MemfdCall.exists }
 
     func address(forName name: String) throws(SharedMemoryError) -> RegionAddress {
         try RegionAddress(parsing: "memfd:" + name)

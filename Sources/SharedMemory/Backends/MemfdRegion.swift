@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CSharedMemoryShims
 import SystemPackage
 
 /// An anonymous file in memory: `memfd_create` + `ftruncate` + `mmap(MAP_SHARED)`.
@@ -42,10 +38,7 @@ public final class MemfdRegion: ResizableRegion {
         let address = try RegionAddress(parsing: "memfd:" + name)
         try HugePages.check(options, address)
         let byteCount = try OpenProcedure.sizeForCreating(size, address)
-        var flags = CSharedMemoryShims_MFD_CLOEXEC | CSharedMemoryShims_MFD_ALLOW_SEALING
-        if options.hugePages { flags |= CSharedMemoryShims_MFD_HUGETLB }
-        let descriptor = try SystemCall.value { CSharedMemoryShims_memfd_create(name, flags) }
-            .get("memfd_create", address)
+        let descriptor = try MemfdCall.create(name: name, hugePages: options.hugePages).get("memfd_create", address)
         self.storage = try MappedDescriptor.sizingNewObject(
             descriptor, byteCount: byteCount, permissions: permissions, access: access, options: options,
             address: address)
@@ -123,11 +116,7 @@ public final class MemfdRegion: ResizableRegion {
 
     /// `memfd:NAME`, from the link `/proc/self/fd/N` → `/memfd:NAME (deleted)`.
     private static func address(of descriptor: Int32) -> RegionAddress {
-        // "/memfd:" + at most 249 bytes + " (deleted)" fits on the stack.
-        let target = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 320) { buffer in
-            let count = readlink("/proc/self/fd/\(descriptor)", buffer.baseAddress!, buffer.count)
-            return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: max(count, 0)), as: UTF8.self)
-        }
+        let target = MemfdCall.linkTarget(descriptor)
         var name = target.hasPrefix("/memfd:") ? target.dropFirst(7) : ""
         if name.hasSuffix(" (deleted)") { name = name.dropLast(10) }
         let label = String(name)

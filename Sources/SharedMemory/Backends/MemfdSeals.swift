@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CSharedMemoryShims
 import SystemPackage
 
 /// The seals a memfd can carry (`F_SEAL_*`): once added, no process can remove them, so a
@@ -11,13 +7,13 @@ public struct MemfdSeals: OptionSet, Sendable, Hashable, CustomStringConvertible
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
     /// `F_SEAL_SEAL`: no more seals can be added.
-    public static let seal = MemfdSeals(rawValue: CSharedMemoryShims_F_SEAL_SEAL)
+    public static let seal = MemfdSeals(rawValue: MemfdCall.sealSeal)
     /// `F_SEAL_SHRINK`: the size cannot go down, so a mapping never loses pages (no `SIGBUS`).
-    public static let shrink = MemfdSeals(rawValue: CSharedMemoryShims_F_SEAL_SHRINK)
+    public static let shrink = MemfdSeals(rawValue: MemfdCall.sealShrink)
     /// `F_SEAL_GROW`: the size cannot go up.
-    public static let grow = MemfdSeals(rawValue: CSharedMemoryShims_F_SEAL_GROW)
+    public static let grow = MemfdSeals(rawValue: MemfdCall.sealGrow)
     /// `F_SEAL_WRITE`: the contents cannot change any more.
-    public static let write = MemfdSeals(rawValue: CSharedMemoryShims_F_SEAL_WRITE)
+    public static let write = MemfdSeals(rawValue: MemfdCall.sealWrite)
 
     /// `shrink, grow`, in the order of the C names.
     public var description: String {
@@ -28,7 +24,7 @@ public struct MemfdSeals: OptionSet, Sendable, Hashable, CustomStringConvertible
 
     /// The seals on `descriptor` (`fcntl(F_GET_SEALS)`); none on a file that cannot be sealed.
     static func on(_ descriptor: Int32, _ address: RegionAddress) throws(SharedMemoryError) -> MemfdSeals {
-        switch SystemCall.value({ CSharedMemoryShims_fcntl_int(descriptor, CSharedMemoryShims_F_GET_SEALS, 0) }) {
+        switch MemfdCall.seals(descriptor) {
         case .success(let seals): return MemfdSeals(rawValue: seals)
         case .failure(.invalidArgument): return []  // not a memfd (or created without MFD_ALLOW_SEALING)
         case .failure(let error): throw SharedMemoryError(operation: "fcntl(F_GET_SEALS)", address: address, errno: error)
@@ -66,8 +62,7 @@ extension MemfdRegion {
         let descriptor = storage.descriptor
         let address = self.address
         let add = { () throws(SharedMemoryError) in
-            _ = try SystemCall.value { CSharedMemoryShims_fcntl_int(descriptor, CSharedMemoryShims_F_ADD_SEALS, seals.rawValue) }
-                .get("fcntl(F_ADD_SEALS)", address)
+            try MemfdCall.addSeals(descriptor, seals.rawValue).get("fcntl(F_ADD_SEALS)", address)
         }
         do throws(SharedMemoryError) {
             if seals.contains(.write) {

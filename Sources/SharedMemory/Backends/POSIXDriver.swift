@@ -1,13 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemPackage
 
 /// POSIX objects: `shm_open` names, which glibc keeps as files in `/dev/shm`.
 struct POSIXDriver: RegionDriver {
     var capabilities: SharedRegionBackend.Capabilities { [.named, .persistent, .resizable] }
     var displayName: String { "POSIX" }
-    var isAvailable: Bool { access("/dev/shm", W_OK) == 0 }
+    var isAvailable: Bool { Environment.mayUse("/dev/shm", writable: true) }
 
     func address(forName name: String) throws(SharedMemoryError) -> RegionAddress { .posix(name: "/" + name) }
 
@@ -35,11 +32,11 @@ struct POSIXDriver: RegionDriver {
         (try? namespace(address)).flatMap { ObjectOwnership.describeFile($0.filesystemPath) }
     }
 
-    func namespace(_ address: RegionAddress) throws(SharedMemoryError) -> POSIXRegion.Namespace {
+    func namespace(_ address: RegionAddress) throws(SharedMemoryError) -> POSIXNamespace {
         guard case .posix(let name) = address else { throw .wrongBackend(address, expected: .posix) }
         // A case built by hand, not parsed, is checked here.
         guard name.hasPrefix("/") else { throw .invalidAddress(name, "a POSIX name starts with '/', as in /orders") }
         try RegionAddress.validatePOSIXName(String(name.dropFirst()), in: address.description)
-        return POSIXRegion.Namespace(address: address, name: name)
+        return POSIXNamespace(address: address, name: name)
     }
 }

@@ -1,13 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemPackage
 
 /// System V segments: `shmget` keys, `shmctl` for removal and status.
 struct SystemVDriver: RegionDriver {
     var capabilities: SharedRegionBackend.Capabilities { [.named, .persistent, .reportsAttachCount] }
     var displayName: String { "System V" }
-    var isAvailable: Bool { access("/proc/sysvipc/shm", R_OK) == 0 }
+    var isAvailable: Bool { Environment.mayUse("/proc/sysvipc/shm") }
 
     /// A 32-bit FNV-1a hash of the name's bytes, never 0 (`IPC_PRIVATE`).
     func address(forName name: String) throws(SharedMemoryError) -> RegionAddress {
@@ -28,7 +25,7 @@ struct SystemVDriver: RegionDriver {
 
     func status(of address: RegionAddress) throws(SharedMemoryError) -> SharedRegionStatus {
         let id = try SystemVRegion.existingID(try identifier(address))
-        return SystemVRegion.status(of: try SystemVRegion.segmentStatus(id, address), address: address)
+        return SharedRegionStatus(address, segment: try SystemVRegion.segmentStatus(id, address))
     }
 
     /// `SHM_HUGETLB` draws on the pool reserved with `vm.nr_hugepages`.

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CSharedMemoryShims
 import SystemPackage
 
 /// A System V shared-memory segment: `shmget` + `shmat`, `shmdt` on `deinit`.
@@ -54,9 +50,8 @@ public final class SystemVRegion: SharedRegion {
             create: { () throws(SharedMemoryError) in
                 let byteCount = try OpenProcedure.sizeForCreating(size, given)
                 let key = try resolved.creationKey()
-                var flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777)
-                if options.hugePages { flags |= SHM_HUGETLB }
-                let created = SystemCall.value { shmget(key, byteCount, flags) }
+                let created = SegmentCall.create(
+                    key: key, byteCount: byteCount, permissions: permissions, hugePages: options.hugePages)
                 if case .failure(let error) = created, error != .fileExists {
                     // Name the limit that refused it.
                     try Capacity.checkSystemVSegment(of: byteCount, given, refusal: error)
@@ -65,7 +60,7 @@ public final class SystemVRegion: SharedRegion {
                 do throws(SharedMemoryError) {
                     return (id, try Self.attach(id, byteCount: byteCount, access: access, options: options, given))
                 } catch {
-                    shmctl(id, IPC_RMID, nil)  // leave nothing half-made behind
+                    _ = SegmentCall.remove(id)  // leave nothing half-made behind
                     throw error
                 }
             },
@@ -89,36 +84,33 @@ public final class SystemVRegion: SharedRegion {
     }
 
     deinit {
-        shmdt(mapping.baseAddress)
+        SegmentCall.detach(mapping.baseAddress)
         if created && options.removeWhenDeinitialized { try? remove() }
     }
 
     /// The id of the existing segment an identifier names (`shmget(key, 0, 0)`).
     static func existingID(_ identifier: SystemVIdentifier) throws(SharedMemoryError) -> Int32 {
         try identifier.existingID { key throws(SharedMemoryError) in
-            try SystemCall.value { shmget(key, 0, 0) }.get("shmget", .systemV(identifier))
+            try SegmentCall.find(key: key).get("shmget", .systemV(identifier))
         }
     }
 
     private static func attach(
         _ id: Int32, byteCount: Int, access: SharedRegionAccess, options: SharedRegionOptions, _ address: RegionAddress
     ) throws(SharedMemoryError) -> SharedRegionMapping {
-        let flags = access == .readOnly ? SHM_RDONLY : 0
-        let base = try SystemCall.pointer { shmat(id, nil, flags) }.vanishedSegment.get("shmat", address)
+        let base = try SegmentCall.attach(id, access: access).get("shmat", address)
         let mapping = SharedRegionMapping(baseAddress: base, byteCount: byteCount)
         do {
             try MappingSetup.apply(options, to: mapping, access: access, address: address)
         } catch {
-            shmdt(base)
+            SegmentCall.detach(base)
             throw error
         }
         return mapping
     }
 
-    static func segmentStatus(_ id: Int32, _ address: RegionAddress) throws(SharedMemoryError) -> shmid_ds {
-        var status = shmid_ds()
-        _ = try SystemCall.value { shmctl(id, IPC_STAT, &status) }.vanishedSegment.get("shmctl(IPC_STAT)", address)
-        return status
+    static func segmentStatus(_ id: Int32, _ address: RegionAddress) throws(SharedMemoryError) -> SegmentStatus {
+        try SegmentCall.status(id).get("shmctl(IPC_STAT)", address)
     }
 
     /// Marks the segment for removal (`shmctl(IPC_RMID)`): its key is free at once, and the
@@ -128,26 +120,12 @@ public final class SystemVRegion: SharedRegion {
     }
 
     static func removeSegment(_ id: Int32, _ address: RegionAddress) throws(SharedMemoryError) {
-        _ = try SystemCall.value { shmctl(id, IPC_RMID, nil) }.vanishedSegment.get("shmctl(IPC_RMID)", address)
+        try SegmentCall.remove(id).get("shmctl(IPC_RMID)", address)
     }
 
     /// Size, mode, owner, attach count, creator and last pid, and times (`shmctl(IPC_STAT)`).
     public func status() throws(SharedMemoryError) -> SharedRegionStatus {
-        Self.status(of: try Self.segmentStatus(id, address), address: address)
-    }
-
-    static func status(of segment: shmid_ds, address: RegionAddress) -> SharedRegionStatus {
-        var status = SharedRegionStatus(
-            address: address, byteCount: Int(segment.shm_segsz),
-            permissions: FilePermissions(rawValue: UInt32(segment.shm_perm.mode) & 0o777),
-            ownerUserID: segment.shm_perm.uid, ownerGroupID: segment.shm_perm.gid)
-        status.attachCount = Int(segment.shm_nattch)
-        status.creatorProcessID = segment.shm_cpid
-        status.lastProcessID = segment.shm_lpid
-        status.attachTime = segment.shm_atime == 0 ? nil : UnixTime(seconds: segment.shm_atime)
-        status.detachTime = segment.shm_dtime == 0 ? nil : UnixTime(seconds: segment.shm_dtime)
-        status.changeTime = UnixTime(seconds: segment.shm_ctime)
-        return status
+        SharedRegionStatus(address, segment: try Self.segmentStatus(id, address))
     }
 
     /// Changes the segment's mode (`shmctl(IPC_SET)`); owner or root only.
@@ -163,29 +141,20 @@ public final class SystemVRegion: SharedRegion {
         }
     }
 
-    private func set(_ change: (inout shmid_ds) -> Void) throws(SharedMemoryError) {
+    private func set(_ change: (inout SegmentStatus) -> Void) throws(SharedMemoryError) {
         var segment = try Self.segmentStatus(id, address)
         change(&segment)
-        _ = try SystemCall.value { shmctl(id, IPC_SET, &segment) }.get("shmctl(IPC_SET)", address)
+        try SegmentCall.set(id, segment).get("shmctl(IPC_SET)", address)
     }
 
     /// Keeps the segment's pages in RAM, for every process (`shmctl(SHM_LOCK)`); needs
     /// `CAP_IPC_LOCK` or room under `RLIMIT_MEMLOCK`.
     public func lockInMemory() throws(SharedMemoryError) {
-        _ = try SystemCall.value { shmctl(id, SHM_LOCK, nil) }.get("shmctl(SHM_LOCK)", address)
+        try SegmentCall.lockInMemory(id, true).get("shmctl(SHM_LOCK)", address)
     }
 
     /// Lets the segment's pages be swapped again (`shmctl(SHM_UNLOCK)`).
     public func unlockFromMemory() throws(SharedMemoryError) {
-        _ = try SystemCall.value { shmctl(id, SHM_UNLOCK, nil) }.get("shmctl(SHM_UNLOCK)", address)
-    }
-}
-
-extension Result where Failure == Errno {
-    /// `EINVAL` from a call on a segment id means no segment has that id (any more): it was
-    /// removed, perhaps between `shmget` finding it by key and this call. As `EIDRM`, that
-    /// is `.notFound`, which open-or-create answers by trying again.
-    var vanishedSegment: Result<Success, Errno> {
-        mapError { $0 == .invalidArgument ? .identifierRemoved : $0 }
+        try SegmentCall.lockInMemory(id, false).get("shmctl(SHM_UNLOCK)", address)
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSharedMemoryShims
+import SystemPackage
 
 /// What happens to every new mapping, whatever the backend: huge-page advice, prefault, lock.
 enum MappingSetup {
@@ -23,5 +24,11 @@ enum MappingSetup {
         if options.lockInMemory {
             _ = try SystemCall.value { mlock(mapping.baseAddress, mapping.byteCount) }.get("mlock", address)
         }
+    }
+
+    /// `msync(MS_SYNC)` or `msync(MS_ASYNC)` over the whole mapping.
+    static func flush(_ mapping: SharedRegionMapping, synchronously: Bool) -> Result<Void, Errno> {
+        SystemCall.value { msync(mapping.baseAddress, mapping.mappedByteCount, synchronously ? MS_SYNC : MS_ASYNC) }
+            .map { _ in () }
     }
 }

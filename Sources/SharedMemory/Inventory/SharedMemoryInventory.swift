@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemPackage
 
 /// Every shared-memory object on this machine, across mechanisms, and the removal of what
