@@ -254,3 +254,37 @@ int cref_copy(const char *name, size_t size, int iterations, uint64_t *samples) 
     free(source);
     return posix_destroy(&object);
 }
+
+int cref_small_copies(const char *name, size_t size, int into_mapping, int batch, int iterations, uint64_t *samples) {
+    if (check_arguments(CREF_POSIX, name, 0, size, iterations, samples) != 0) return -1;
+    if (batch <= 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (iterations == 0) return 0;
+    unsigned char *buffer = malloc(size);
+    if (buffer == NULL) return -1;
+    memset(buffer, 0xA5, size);
+    __asm__ __volatile__("" : : "r"(buffer) : "memory");  // as in cref_copy: no memset in disguise
+    struct object object;
+    if (posix_create_mapped(&object, name, size) != 0) {
+        int error = errno;
+        free(buffer);
+        errno = error;
+        return -1;
+    }
+    memset(object.address, 0, size);
+    unsigned char *destination = into_mapping ? object.address : buffer;
+    const unsigned char *source = into_mapping ? buffer : object.address;
+    for (int i = 0; i < iterations; i++) {
+        uint64_t start = cref_clock_ns();
+        for (int copy = 0; copy < batch; copy++) {
+            CREF_COMPILER_BARRIER();  // each copy is made: none is merged with the next or dropped
+            memcpy(destination, source, size);
+        }
+        CREF_COMPILER_BARRIER();
+        samples[i] = cref_clock_ns() - start;
+    }
+    free(buffer);
+    return posix_destroy(&object);
+}

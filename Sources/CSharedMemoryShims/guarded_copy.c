@@ -1,9 +1,15 @@
 // A copy that survives the object behind a shared mapping being made smaller by another
 // process. Touching a page past the new end of a file or POSIX object raises SIGBUS; inside a
-// guarded copy of this thread, at an address on the copy's shared side, the handler jumps back
-// into the copy, which reports it. Every other SIGBUS is passed on as if this handler were not
+// guarded copy of this thread, at an address on the copy's shared side, the handler ends the
+// copy and the copy reports it. Every other SIGBUS is passed on as if this handler were not
 // there, so the program's own handler, a sanitizer's or the Swift runtime's crash report still
 // see theirs.
+//
+// On x86-64 the copy is one `rep movsb`, which the kernel stops at the faulting byte with the
+// remaining count in RCX: the handler sets RCX to 0 and returns, the instruction completes at
+// once and the copy returns 1. The fast path costs two thread-local stores (sigsetjmp, the
+// portable way, costs a fifth of a 4 KiB memcpy). Elsewhere: sigsetjmp before a memcpy, and
+// siglongjmp out of the handler.
 #define _GNU_SOURCE
 #include "CSharedMemoryShims.h"
 
@@ -12,11 +18,17 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
+#include <ucontext.h>
 
 /// One guarded copy in progress on this thread.
 struct guard {
     const char *low, *high;  // the shared side: the only addresses whose SIGBUS is ours
+#if defined(__x86_64__)
+    const void *instruction;  // the rep movsb: the only instruction whose SIGBUS is ours
+    volatile int faulted;
+#else
     sigjmp_buf resume;
+#endif
 };
 
 // initial-exec: reading it in the handler must not allocate (dynamic TLS can).
@@ -54,7 +66,16 @@ static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
     // si_code > 0: raised by the kernel for an access, so si_addr is the address (kill and
     // sigqueue give si_code <= 0, and no address).
     if (guard != NULL && info->si_code > 0 && address >= guard->low && address < guard->high) {
+#if defined(__x86_64__)
+        mcontext_t *registers = &((ucontext_t *)context)->uc_mcontext;
+        if ((const void *)registers->gregs[REG_RIP] == guard->instruction) {
+            registers->gregs[REG_RCX] = 0;
+            guard->faulted = 1;
+            return;
+        }
+#else
         siglongjmp(guard->resume, 1);
+#endif
     }
     pass_on(signal_number, info, context);
 }
@@ -86,6 +107,16 @@ int CSharedMemoryShims_guarded_copy(void *destination, const void *source, size_
     guard.low = guarded;
     guard.high = (const char *)guarded + count;
     struct guard *outer = current_guard;  // a signal handler may copy while this thread copies
+#if defined(__x86_64__)
+    guard.faulted = 0;
+    __asm__ volatile("lea 1f(%%rip), %0" : "=r"(guard.instruction));
+    current_guard = &guard;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    __asm__ volatile("1: rep movsb" : "+D"(destination), "+S"(source), "+c"(count) : : "memory");
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    current_guard = outer;
+    return guard.faulted;
+#else
     // savemask 0: saving the mask is a system call per copy. The jump leaves the handler with
     // SIGBUS blocked, so the rare path unblocks it.
     if (sigsetjmp(guard.resume, 0) != 0) {
@@ -103,4 +134,5 @@ int CSharedMemoryShims_guarded_copy(void *destination, const void *source, size_
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     current_guard = outer;
     return 0;
+#endif
 }

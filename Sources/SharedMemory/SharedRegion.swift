@@ -43,10 +43,10 @@ public struct SharedRegionMapping: @unchecked Sendable, Hashable {
     /// `byteCount` rounded up to whole pages: what the kernel actually mapped.
     public let mappedByteCount: Int
 
-    init(baseAddress: UnsafeMutableRawPointer, byteCount: Int) {
+    init(baseAddress: UnsafeMutableRawPointer, byteCount: Int, mappedByteCount: Int? = nil) {
         self.baseAddress = baseAddress
         self.byteCount = byteCount
-        self.mappedByteCount = PageSize.roundUp(byteCount)
+        self.mappedByteCount = mappedByteCount ?? PageSize.roundUp(byteCount)
     }
 }
 

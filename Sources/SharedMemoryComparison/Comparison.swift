@@ -62,6 +62,7 @@ final class ComparisonRun {
         ("attach", { try $0.attach() }),
         ("first touch", { try $0.firstTouch() }),
         ("copy bandwidth", { try $0.copyBandwidth() }),
+        ("guarded copy", { try $0.guardedCopies() }),
         ("round trip", { try $0.roundTrips() }),
         ("ring throughput", { try $0.ringThroughput() }),
             ("zero-copy hand-over", { try $0.handover() }),

@@ -10,7 +10,7 @@ import Testing
 @Suite("shm compare", .serialized)
 struct ComparisonTests {
     static let sections = [
-        "lifecycle", "attach", "first touch", "copy bandwidth", "round trip", "ring throughput", "zero-copy hand-over",
+        "lifecycle", "attach", "first touch", "copy bandwidth", "guarded copy", "round trip", "ring throughput", "zero-copy hand-over",
     ]
 
     @Test("--quick --format json has every section, every ratio positive and finite")

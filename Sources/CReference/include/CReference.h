@@ -56,6 +56,12 @@ int cref_first_touch(const char *name, size_t size, int prefault, int iterations
 /// POSIX mapping (one object for all samples, written once in full before the first).
 int cref_copy(const char *name, size_t size, int iterations, uint64_t *samples);
 
+/// One sample = `batch` memcpys of `size` bytes (4 KiB in `shm compare`) into an already faulted
+/// shared POSIX mapping from a private buffer (`into_mapping` 1), or out of it into the buffer (0),
+/// the same bytes each time: what a guarded `write` or `read` of the library is measured against.
+/// Divide by `batch` for the cost per copy.
+int cref_small_copies(const char *name, size_t size, int into_mapping, int batch, int iterations, uint64_t *samples);
+
 enum cref_round_trip { CREF_SPIN = 0, CREF_FUTEX = 1, CREF_SEMAPHORE = 2, CREF_PIPE = 3, CREF_SOCKETPAIR = 4, CREF_MESSAGE_QUEUE = 5 };
 
 /// One sample = one round trip between parent and child: the parent sends a token, the child

@@ -16,6 +16,7 @@ enum GuardedCopy {
 
     /// Copies `count` bytes from `source` to `destination`, one of which (`shared`) lies in
     /// `region`'s mapping, inside the bounds `RegionSlot` checked.
+    @inline(__always)
     static func copy(
         from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int, shared: SharedSide,
         in region: some SharedRegion, operation: String

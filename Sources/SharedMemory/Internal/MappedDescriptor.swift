@@ -9,15 +9,18 @@ import SystemPackage
 /// backends have in common. It owns both: `deinit` unmaps and closes.
 final class MappedDescriptor: Sendable {
     let descriptor: Int32
-    // Only `resize` and `remapped` change the mapping; the lock makes readers see a whole one.
+    // Only `resize` and `remapped` change the mapping and access, one at a time under this
+    // lock; they publish the result to `published`, which every access reads without a lock.
     private let state: Mutex<(mapping: SharedRegionMapping, access: SharedRegionAccess)>
+    private let published: MappingSnapshot
 
-    var mapping: SharedRegionMapping { state.withLock { $0.mapping } }
-    var access: SharedRegionAccess { state.withLock { $0.access } }
+    var mapping: SharedRegionMapping { published.read().mapping }
+    var access: SharedRegionAccess { published.read().access }
 
     private init(descriptor: Int32, access: SharedRegionAccess, mapping: SharedRegionMapping) {
         self.descriptor = descriptor
         self.state = Mutex((mapping, access))
+        self.published = MappingSnapshot(mapping, access)
     }
 
     deinit {
@@ -35,6 +38,9 @@ final class MappedDescriptor: Sendable {
         around change: () throws(SharedMemoryError) -> Void
     ) throws(SharedMemoryError) {
         try state.withLock { (state: inout (mapping: SharedRegionMapping, access: SharedRegionAccess)) throws(SharedMemoryError) in
+            // Readers wait meanwhile: the range is inaccessible until it is mapped again.
+            published.beginChange()
+            defer { published.endChange(state.mapping, state.access) }
             let (base, count) = (state.mapping.baseAddress, state.mapping.byteCount)
             _ = try SystemCall.pointer {
                 mmap(base, count, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0)
@@ -164,6 +170,8 @@ final class MappedDescriptor: Sendable {
         try RegionSize.validate(byteCount, address)
         guard access == .readWrite else { throw .readOnly(address, operation: "resize") }
         try state.withLock { (state: inout (mapping: SharedRegionMapping, access: SharedRegionAccess)) throws(SharedMemoryError) in
+            published.beginChange()
+            defer { published.endChange(state.mapping, state.access) }
             let mapping = state.mapping
             // The object changes size first: if the kernel refuses (a sealed memfd, a full
             // disk), this process's mapping is left as it was.

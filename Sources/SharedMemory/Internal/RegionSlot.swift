@@ -3,6 +3,7 @@
 /// `T` at `offset` lie inside the region's `byteCount`, and, where the access needs it, at an
 /// address aligned for `T` (atomics, futex words and mutexes do; plain loads do not).
 enum RegionSlot {
+    @inline(__always)  // on every access: the call and its generic context cost more than the check
     static func pointer<T: ~Copyable>(
         to type: T.Type, count: Int = 1, at offset: Int, in region: some SharedRegion, aligned: Bool,
         writing: Bool, operation: String

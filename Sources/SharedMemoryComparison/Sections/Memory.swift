@@ -72,3 +72,45 @@ extension ComparisonRun {
         ]
     }
 }
+
+extension ComparisonRun {
+    /// A 4 KiB `write` and `read(at:into:)`, which copy under the library's SIGBUS guard (and
+    /// check bounds), against a bare `memcpy` into and out of a shared mapping. One sample is a
+    /// batch of copies of the same 4 KiB, so the clock's own cost is spread thin.
+    func guardedCopies() throws -> [ComparisonResult] {
+        let size = 4096
+        let batch = 1000
+        var options = SharedRegionOptions()
+        options.prefault = true
+        let address = try target(.posix, uniqueName("guarded")).address
+        let region = try SharedMemory.open(address, size: size, mode: .create, options: options)
+        defer { try? region.remove() }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+        defer { buffer.deallocate() }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0xA5)
+        return try [true, false].map { writing in
+            let cName = try target(.posix, uniqueName("guarded-c")).cName
+            return try compare(
+                section: "guarded copy", mechanism: "posix", metric: writing ? "write 4 KiB" : "read 4 KiB into a buffer",
+                unit: "ns", iterations: iterations(400), value: { Double($0) / Double(batch) },
+                swift: { count in
+                    try (0..<count).map { _ in
+                        try timed {
+                            for _ in 0..<batch {
+                                if writing {
+                                    try region.write(UnsafeRawBufferPointer(buffer), at: 0)
+                                } else {
+                                    try region.read(at: 0, into: buffer)
+                                }
+                            }
+                        }
+                    }
+                },
+                c: { count in
+                    try self.cSamples("cref_small_copies", count: count) {
+                        cref_small_copies(cName, size, writing ? 1 : 0, Int32(batch), Int32(count), $0)
+                    }
+                })
+        }
+    }
+}
