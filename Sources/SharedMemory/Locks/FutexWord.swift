@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CSharedMemoryShims
 import Synchronization
 import SystemPackage
 
@@ -59,17 +55,7 @@ public struct FutexWord: @unchecked Sendable {
     /// Sleeps while the word holds `expected` (`futex(FUTEX_WAIT)`), at most `timeout`.
     public func wait(whileValueIs expected: UInt32, timeout: Duration? = nil) throws(SharedMemoryError) -> WaitResult {
         let address = UnsafeMutableRawPointer(word).assumingMemoryBound(to: UInt32.self)
-        let result: Result<Int, Errno>
-        if let timeout {
-            var relative = timespec(timeout)
-            result = SystemCall.value(retryingInterrupts: false) {
-                Int(CSharedMemoryShims_futex_wait(address, expected, &relative))
-            }
-        } else {
-            result = SystemCall.value(retryingInterrupts: false) {
-                Int(CSharedMemoryShims_futex_wait(address, expected, nil))
-            }
-        }
+        let result = FutexCall.wait(address, expected: expected, timeout: timeout)
         switch result {
         case .success: return .woken
         case .failure(.resourceTemporarilyUnavailable): return .valueChanged
@@ -84,7 +70,7 @@ public struct FutexWord: @unchecked Sendable {
     @discardableResult
     public func wake(count: Int32 = 1) -> Int {
         let address = UnsafeMutableRawPointer(word).assumingMemoryBound(to: UInt32.self)
-        return max(0, Int(CSharedMemoryShims_futex_wake(address, count)))
+        return FutexCall.wake(address, count: count)
     }
 
     /// Wakes every sleeper.
