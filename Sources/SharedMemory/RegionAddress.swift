@@ -5,7 +5,7 @@ import SystemPackage
 /// | address | meaning |
 /// |---|---|
 /// | `posix:/NAME` | `shm_open("/NAME")`; NAME has no `/`, 1…255 bytes |
-/// | `sysv:KEY` | `shmget(KEY)`; KEY decimal or `0x` hex, not 0 |
+/// | `sysv:KEY` | `shmget(KEY)`; KEY `0x` and 1–8 hex digits, or decimal 1…4294967295 without sign or leading zero |
 /// | `sysv:ftok:/PATH#PROJ` | key from `ftok(PATH, PROJ)`, PROJ 1…255 |
 /// | `sysv:id=SHMID` | an existing segment by id |
 /// | `sysv:private` | create only: `IPC_PRIVATE`; the region then reports `sysv:id=N` |

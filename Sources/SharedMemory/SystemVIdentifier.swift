@@ -1,6 +1,11 @@
 /// How a System V object (a shared-memory segment or a semaphore set) is found.
 ///
 /// The text after `sysv:` in an address: `KEY`, `ftok:/PATH#PROJ`, `id=N` or `private`.
+///
+/// A key is written `0x` and 1 to 8 hex digits (`0x366378`), or in decimal 1…4294967295
+/// without sign or leading zero (`3564408`); it always prints back in hex. Anything else, such
+/// as `-1`, `+7` or `00017` (octal to C's `strtol`, decimal to others), is refused rather
+/// than guessed at.
 public enum SystemVIdentifier: Hashable, Sendable, CustomStringConvertible {
     /// A key given directly, never 0 (`IPC_PRIVATE`).
     case key(Int32)
@@ -24,8 +29,10 @@ public enum SystemVIdentifier: Hashable, Sendable, CustomStringConvertible {
         if rest == "private" {
             self = .private
         } else if rest.hasPrefix("id=") {
-            guard let id = Int32(rest.dropFirst(3)), id >= 0 else {
-                throw .invalidAddress(text, "sysv:id= takes the non-negative id that ipcs shows, as in sysv:id=32768")
+            guard let id = Self.decimal(rest.dropFirst(3)).flatMap(Int32.init(exactly:)) else {
+                throw .invalidAddress(
+                    text, "sysv:id= takes the id that ipcs shows, in decimal without sign or leading zero, "
+                        + "as in sysv:id=32768")
             }
             self = .id(id)
         } else if rest.hasPrefix("ftok:") {
@@ -44,7 +51,8 @@ public enum SystemVIdentifier: Hashable, Sendable, CustomStringConvertible {
         } else {
             guard let key = Self.parseKey(rest) else {
                 throw .invalidAddress(
-                    text, "a System V key is a decimal or 0x-hex number that fits 32 bits, as in sysv:0x366378")
+                    text, "a System V key is 0x and 1 to 8 hex digits (sysv:0x366378), or a decimal number "
+                        + "1…4294967295 without sign or leading zero (sysv:3564408)")
             }
             guard key != 0 else {
                 throw .invalidAddress(text, "key 0 is IPC_PRIVATE; write sysv:private to create a private segment")
@@ -54,13 +62,21 @@ public enum SystemVIdentifier: Hashable, Sendable, CustomStringConvertible {
     }
 
     private static func parseKey(_ text: String) -> Int32? {
-        let lower = text.lowercased()
-        if lower.hasPrefix("0x") {
-            guard let value = UInt32(lower.dropFirst(2), radix: 16) else { return nil }
-            return Int32(bitPattern: value)
+        if text.hasPrefix("0x") || text.hasPrefix("0X") {
+            let digits = text.dropFirst(2)
+            guard (1...8).contains(digits.utf8.count), digits.utf8.allSatisfy(hexDigits.contains) else { return nil }
+            return UInt32(digits, radix: 16).map { Int32(bitPattern: $0) }
         }
-        if let value = Int32(text) { return value }
-        if let value = UInt32(text) { return Int32(bitPattern: value) }
-        return nil
+        return decimal(Substring(text)).flatMap(UInt32.init(exactly:)).map { Int32(bitPattern: $0) }
+    }
+
+    private static let hexDigits = Set("0123456789abcdefABCDEF".utf8)
+
+    /// Digits only, no sign, no leading zero (but "0" itself): what `ipcs` prints.
+    private static func decimal(_ text: Substring) -> UInt64? {
+        guard !text.isEmpty, text.utf8.count <= 19, text == "0" || !text.hasPrefix("0"),
+            text.utf8.allSatisfy({ UInt8(ascii: "0")...UInt8(ascii: "9") ~= $0 })
+        else { return nil }
+        return UInt64(text)
     }
 }

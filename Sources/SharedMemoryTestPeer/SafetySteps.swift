@@ -18,6 +18,10 @@ import SystemPackage
 //   hammer ADDRESS SIZE N        N rounds of open-or-create, write, read, close, remove; exit 1 on an
 //                                error code other than notFound, or a descriptor or mapping left over
 //   churn ADDRESS SIZE           create, fill, close, open, write, close, remove, print the round; forever
+//   open-or-create-churn KIND ADDRESS ROUNDS
+//                                ROUNDS x: open-or-create (KIND "region": 4096 bytes; "sem": one
+//                                semaphore), then remove, which may find it gone; exit 1, saying
+//                                each error, if any open-or-create failed
 extension Peer {
     static let safetySteps: [String: Step] = [
         "fails": { peer in
@@ -106,6 +110,28 @@ extension Peer {
                 region = nil
                 say("round \(round)")
             }
+        },
+        "open-or-create-churn": { peer in
+            let kind = try peer.next("kind")
+            let address = try RegionAddress(parsing: peer.next("address"))
+            var failures: [String] = []
+            for _ in 0..<(try peer.nextNumber("rounds")) {
+                let remove: () throws -> Void
+                do {
+                    if kind == "sem" {
+                        let set = try SystemVSemaphoreSet(address, initialValues: [1])
+                        remove = { try set.remove() }
+                    } else {
+                        let region = try SharedMemory.open(address, size: 4096, mode: .openOrCreate)
+                        remove = { try region.remove() }
+                    }
+                } catch {
+                    failures.append("\(error)")
+                    continue
+                }
+                try? remove()  // the other process may have removed it first
+            }
+            guard failures.isEmpty else { fail(1, "\(failures.count) open-or-create failures: \(failures)") }
         },
         "fds": { _ in
             let directory = try FileDescriptor.open("/proc/self/fd", .readOnly, options: [.directory, .closeOnExec])

@@ -20,6 +20,12 @@ struct RemoveCommand: ParsableCommand {
 
     func validate() throws {
         if addresses.isEmpty && !stale { throw ValidationError("give at least one address, or --stale") }
+        if stale, let other = addresses.first(where: { $0.backend != .systemV }) {
+            throw ValidationError(
+                "--stale applies to System V segments only: the kernel records who created a segment and who has "
+                    + "it attached, but not for \(other.backend) objects such as \(other), so nothing says one is "
+                    + "stale; remove it by name with `shm remove \(other)`")
+        }
     }
 
     func run() throws {

@@ -20,7 +20,27 @@ struct AddressTests {
     func keys() throws {
         #expect(try RegionAddress(parsing: "sysv:3564408") == .systemV(.key(0x366378)))
         #expect(try RegionAddress(parsing: "sysv:0xFFFFFFFF") == .systemV(.key(-1)))
-        #expect(try RegionAddress(parsing: "sysv:-1").description == "sysv:0xffffffff")
+        #expect(try RegionAddress(parsing: "sysv:4294967295").description == "sysv:0xffffffff")
+        #expect(try RegionAddress(parsing: "sysv:0x00000017").description == "sysv:0x17")
+        #expect(try RegionAddress(parsing: "sysv:1").description == "sysv:0x1")
+    }
+
+    /// One spelling per key: a sign, a leading zero (octal to C's strtol, decimal to others),
+    /// a tenth digit or a ninth hex digit is refused with the rule, not guessed at.
+    @Test(
+        "a key with a sign, a leading zero or too many digits is refused, stating the rule",
+        arguments: [
+            "sysv:-1", "sysv:+7", "sysv:00017", "sysv:0017", "sysv:4294967296", "sysv:0x", "sysv:0x123456789",
+            "sysv:0x+7", "sysv:0x-1", "sysv: 7", "sysv:7 ", "sysv:0x1g", "sysv:1e3", "sysv:id=+5", "sysv:id=-1",
+            "sysv:id=007",
+        ])
+    func refusedKeys(text: String) {
+        let error = #expect(throws: SharedMemoryError.self) { try RegionAddress(parsing: text) }
+        #expect(error?.code == .invalidAddress)
+        if !text.hasPrefix("sysv:id=") {
+            #expect(error?.message.contains("1 to 8 hex digits") == true, "\(String(describing: error))")
+            #expect(error?.message.contains("without sign or leading zero") == true)
+        }
     }
 
     @Test("addresses are Codable as their string")

@@ -196,6 +196,27 @@ struct CommandLineTests {
         }
     }
 
+    /// Swift's `CommandLine.arguments` would turn the byte 0xff into U+FFFD, and `shm` would
+    /// create `/smtest-…\u{FFFD}`, which a C program opening the original bytes never finds.
+    @Test("an argument that is not UTF-8 is a usage error naming it, and nothing is made")
+    func nonUTF8Argument() throws {
+        let name = TestNames.unique("bytes")
+        let result = try Self.bash(#""$0" create "posix:/$1"$'\xff' --size 4096"#, [name], memoryLimit: 1 << 20)
+        #expect(result.status == 64, "\(result.errors)")
+        #expect(result.errors.contains("argument 2 (\"posix:/\(name)\\xff\") is not valid UTF-8"), "\(result.errors)")
+        let made = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter { $0.hasPrefix(name) }
+        #expect(made.isEmpty, "\(made)")
+    }
+
+    @Test("remove --stale with a POSIX or file address is a usage error: only System V segments can be stale")
+    func staleOnlySystemV() throws {
+        for address in [try TestNames.address(.posix, "cli"), try TestNames.address(.file, "cli")] {
+            let result = try Self.shm("remove", "--stale", "\(address)")
+            #expect(result.status == 64, "\(result.errors)")
+            #expect(result.errors.contains("System V segments only") && result.errors.contains("shm remove \(address)"))
+        }
+    }
+
     @Test("write --file copies a file's bytes")
     func writeFromFile() throws {
         let address = try TestNames.address(.posix, "cli").description

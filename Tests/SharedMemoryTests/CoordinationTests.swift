@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import SharedMemory
 import Synchronization
 import Testing
@@ -260,6 +261,73 @@ struct CoordinationTests {
         let opener = try ChildProcess.peer("open", "\(counterAddress)", "once", "\(address)", "orders", "1", "512")
         #expect(try opener.readLine() == "opened")
         try opener.expectSuccess()
+    }
+
+    /// The header's state word as RegionLayout documents it: phase (bits 0–1), pid (2–31),
+    /// low 32 bits of that process's start time (32–63), as little-endian hex for the peer.
+    static func onceState(phase: UInt64, pid: Int32, startTimeLowBits: UInt32) -> String {
+        let word = UInt64(startTimeLowBits) << 32 | UInt64(UInt32(bitPattern: pid)) << 2 | phase
+        return hex(withUnsafeBytes(of: word.littleEndian) { Array($0) })
+    }
+
+    /// Field 22 of `/proc/PID/stat`, the start time in clock ticks, or nil where it is hidden.
+    static func startTime(of pid: Int32) -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = text.lastIndex(of: ")")
+        else { return nil }
+        let fields = text[text.index(after: end)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+
+    /// A peer writes "initializing by pid P" into a header, where P runs but started at another
+    /// time than the header says (pid 1, or this test's own pid): an opener takes over at once
+    /// as from a dead initializer, instead of waiting out its timeout. With P's real start
+    /// time, it waits (a live initializer), up to its timeout.
+    @Test("once-only initialization: a header naming a live pid with another start time is taken over")
+    func onceLiveImpostor() throws {
+        let pid: Int32 = Self.startTime(of: 1) != nil ? 1 : getpid()
+        let real = UInt32(truncatingIfNeeded: try #require(Self.startTime(of: pid)))
+        let layout = try RegionLayout(name: "orders", version: 1, payloadByteCount: 256)
+        for (startTimeLowBits, takenOver) in [(real &+ 1, true), (real, false)] {
+            let address = try TestNames.address(.posix, "once")
+            defer { cleanUp(address) }
+            let state = Self.onceState(phase: 1, pid: pid, startTimeLowBits: startTimeLowBits)
+            let size = "\(layout.totalByteCount)"
+            try ChildProcess.peer("create", "\(address)", size, "write", "8", state).expectSuccess()
+            var ran = false
+            do {
+                let initialized = try SharedMemory.openOrCreate(
+                    address, layout: layout, timeout: .milliseconds(20)
+                ) { fresh in
+                    ran = true
+                    try fresh.region.storeArray([UInt8](repeating: 0xA5, count: 256), at: fresh.payloadOffset)
+                }
+                #expect(takenOver && initialized.initializedHere && ran)
+                let opener = try ChildProcess.peer("open", "\(address)", "expect", "64", "a5a5a5a5")
+                try opener.expectSuccess()
+            } catch let error as SharedMemoryError {
+                #expect(!takenOver && error.code == .timedOut, "\(error)")
+                #expect(error.message.contains("process \(pid) is still initializing"))
+            }
+        }
+    }
+
+    @Test("once-only initialization: a state word the library never writes is .layoutMismatch")
+    func onceGarbageState() throws {
+        let layout = try RegionLayout(name: "orders", version: 1, payloadByteCount: 64)
+        let states = [
+            Self.onceState(phase: 3, pid: 0, startTimeLowBits: 0), Self.onceState(phase: 0, pid: 7, startTimeLowBits: 9),
+        ]
+        for state in states {
+            let address = try TestNames.address(.posix, "once")
+            defer { cleanUp(address) }
+            let size = "\(layout.totalByteCount)"
+            try ChildProcess.peer("create", "\(address)", size, "write", "8", state).expectSuccess()
+            let error = #expect(throws: SharedMemoryError.self) {
+                try SharedMemory.openOrCreate(address, layout: layout) { _ in }
+            }
+            #expect(error?.code == .layoutMismatch)
+        }
     }
 
     @Test("once-only initialization: another layout or version is refused")

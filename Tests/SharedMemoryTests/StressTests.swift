@@ -55,6 +55,22 @@ struct StressTests {
         #expect((#expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) })?.code == .notFound)
     }
 
+    /// A System V object this process just created can be removed by key by another one before
+    /// it is attached (`shmat`) or initialised (`SETALL`): open-or-create goes round again
+    /// instead of reporting `.notFound` ("Identifier removed").
+    @Test(
+        "System V open-or-create under create/remove churn by two processes never fails",
+        .enabled(if: SharedRegionBackend.systemV.isAvailable), arguments: ["region", "sem"])
+    func systemVChurn(kind: String) throws {
+        let address = try TestNames.address(.systemV, "churn")
+        defer { kind == "sem" ? removeSemaphores(address) : cleanUp(address) }
+        let peers = try (0..<2).map { _ in try ChildProcess.peer("open-or-create-churn", kind, "\(address)", "400") }
+        for peer in peers {
+            let result = try peer.finish()
+            #expect(result.status == 0, "\(result.errors)")
+        }
+    }
+
     @Test("a peer killed at a random point of create, open or write leaves nothing half-made", arguments: named)
     func killedMidway(backend: SharedRegionBackend) throws {
         var random = SeededRandom(seed: 0x5EED_0000 + UInt64(SharedRegionBackend.allCases.firstIndex(of: backend)!))

@@ -2,7 +2,9 @@
 enum OpenProcedure {
     /// Runs `create` or `open` as `mode` says. Open-or-create tries an exclusive create and
     /// falls back to open, so two processes never both believe they created the object; an
-    /// object removed between the two steps just sends the loop round again.
+    /// object removed between the two steps, or removed by another process right after this
+    /// one created it (System V: `EIDRM` between `shmget` and `shmat`, or `semget` and
+    /// `SETALL`), just sends the loop round again.
     static func run<Handle>(
         _ mode: SharedRegionOpenMode, size: Int?, address: RegionAddress,
         create: () throws(SharedMemoryError) -> Handle,
@@ -18,7 +20,7 @@ enum OpenProcedure {
             return (try open(), false)
         case .openOrCreate:
             for _ in 0..<100 {
-                do { return (try create(), true) } catch where error.code == .alreadyExists {}
+                do { return (try create(), true) } catch where error.code == .alreadyExists || error.vanished {}
                 do { return (try open(), false) } catch where error.code == .notFound {}
             }
             throw SharedMemoryError(
@@ -38,4 +40,11 @@ enum OpenProcedure {
         try RegionSize.validate(size, address)
         return size
     }
+}
+
+extension SharedMemoryError {
+    /// A System V id that was removed under this call (`EIDRM`, or an `EINVAL` that
+    /// `vanishedID` or `get(_:semaphoreSet:)` made `.notFound`): worth another round of
+    /// open-or-create. A POSIX or file `ENOENT` on creation (a missing directory) is final.
+    var vanished: Bool { code == .notFound && (errno == .identifierRemoved || errno == .invalidArgument) }
 }

@@ -13,12 +13,20 @@ struct ProcessIdentity: Hashable {
         ProcessIdentity(pid: getpid(), startTime: statFields(of: getpid())?.startTime ?? 0)
     }
 
-    /// Whether this very process still runs: the pid exists (`kill(pid, 0)`; `EPERM` means
-    /// it exists under another user), is not a zombie, and, when both are known, started at
-    /// the same time.
-    var isAlive: Bool {
-        guard pid > 0, case .running(let started) = Self.presence(of: pid) else { return false }
-        return startTime == 0 || started == nil || started == startTime
+    /// The low 32 bits of `startTime`, which is what a 64-bit atomic word shared with a pid
+    /// has room for (the once-only header's state word).
+    var startTimeLowBits: UInt32 { UInt32(truncatingIfNeeded: startTime) }
+
+    /// Whether the process that recorded `pid` and the low 32 bits of its start time still
+    /// runs: the pid exists (`kill(pid, 0)`; `EPERM` means it exists under another user), is
+    /// not a zombie, and, when both are known (not 0), started at a time with those low bits.
+    /// A live process with another start time is another one that got the pid, or a peer's
+    /// lie: either way not the recorder. Only a pid reused exactly 2^32 clock ticks later
+    /// (497 days at 100 Hz) would pass for it.
+    static func isAlive(pid: Int32, startTimeLowBits recorded: UInt32) -> Bool {
+        guard pid > 0, case .running(let started) = presence(of: pid) else { return false }
+        guard recorded != 0, let started else { return true }
+        return UInt32(truncatingIfNeeded: started) == recorded
     }
 
     /// Whether the process that created an object still runs, when only its pid and the

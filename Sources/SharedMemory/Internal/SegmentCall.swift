@@ -25,7 +25,7 @@ enum SegmentCall {
 
     /// `shmat(id, NULL, 0)`, or `SHM_RDONLY`.
     static func attach(_ id: Int32, access: SharedRegionAccess) -> Result<UnsafeMutableRawPointer, Errno> {
-        SystemCall.pointer { shmat(id, nil, access == .readOnly ? SHM_RDONLY : 0) }.vanishedSegment
+        SystemCall.pointer { shmat(id, nil, access == .readOnly ? SHM_RDONLY : 0) }.vanishedID
     }
 
     /// `shmdt`: cannot fail for an address `shmat` returned.
@@ -36,29 +36,32 @@ enum SegmentCall {
     /// `shmctl(IPC_STAT)`.
     static func status(_ id: Int32) -> Result<SegmentStatus, Errno> {
         var status = SegmentStatus()
-        return SystemCall.value { shmctl(id, IPC_STAT, &status) }.map { _ in status }.vanishedSegment
+        return SystemCall.value { shmctl(id, IPC_STAT, &status) }.map { _ in status }.vanishedID
     }
 
     /// `shmctl(IPC_SET)`: mode and owner from `status`.
     static func set(_ id: Int32, _ status: SegmentStatus) -> Result<Void, Errno> {
         var status = status
-        return SystemCall.value { shmctl(id, IPC_SET, &status) }.map { _ in () }.vanishedSegment
+        return SystemCall.value { shmctl(id, IPC_SET, &status) }.map { _ in () }.vanishedID
     }
 
     /// `shmctl(IPC_RMID)`: the key is free at once; the memory goes with the last detach.
     static func remove(_ id: Int32) -> Result<Void, Errno> {
-        SystemCall.value { shmctl(id, IPC_RMID, nil) }.map { _ in () }.vanishedSegment
+        SystemCall.value { shmctl(id, IPC_RMID, nil) }.map { _ in () }.vanishedID
     }
 
     /// `shmctl(SHM_LOCK)` or `shmctl(SHM_UNLOCK)`.
     static func lockInMemory(_ id: Int32, _ locked: Bool) -> Result<Void, Errno> {
-        SystemCall.value { shmctl(id, locked ? SHM_LOCK : SHM_UNLOCK, nil) }.map { _ in () }.vanishedSegment
+        SystemCall.value { shmctl(id, locked ? SHM_LOCK : SHM_UNLOCK, nil) }.map { _ in () }.vanishedID
     }
 }
 
 extension Result where Failure == Errno {
-    /// `EINVAL` from a call on a segment id means no segment has that id (any more).
-    fileprivate var vanishedSegment: Result<Success, Errno> {
+    /// `EINVAL` from a call on a segment or semaphore set id, whose other arguments were
+    /// checked, means nothing has that id (any more): removed by another process, perhaps
+    /// right after this one created it. As `EIDRM` it is `.notFound`, which open-or-create
+    /// answers by trying again, on the open and the create path.
+    var vanishedID: Result<Success, Errno> {
         mapError { $0 == .invalidArgument ? .identifierRemoved : $0 }
     }
 }

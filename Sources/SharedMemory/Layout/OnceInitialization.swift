@@ -31,19 +31,20 @@ extension SharedMemory {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while true {
-            let (phase, owner) = try header.state()
-            switch phase {
+            let state = try header.state()
+            switch state.phase {
             case .ready:
                 try header.validate()
                 return InitializedRegion(region: region, layout: layout, initializedHere: false)
             case .empty:
-                if header.claim(from: 0, by: me) {
+                if header.claim(from: state, by: me) {
                     return try header.initialize(by: me, region: region, zeroing: false, initializer)
                 }
             case .initializing:
-                let current = ProcessIdentity(pid: owner, startTime: header.ownerStartTime)
-                if !current.isAlive {
-                    if header.claim(from: LayoutHeader.state(.initializing, owner), by: me) {
+                // Gone, or alive with another start time (a reused pid, or a peer that wrote
+                // "initializing by pid 1"): not the claimant, so take over as from a dead one.
+                if !ProcessIdentity.isAlive(pid: state.pid, startTimeLowBits: state.startTimeLowBits) {
+                    if header.claim(from: state, by: me) {
                         return try header.initialize(by: me, region: region, zeroing: true, initializer)
                     }
                     continue
@@ -51,11 +52,11 @@ extension SharedMemory {
                 guard clock.now < deadline else {
                     throw SharedMemoryError(
                         code: .timedOut, operation: "openOrCreate", address: address.description,
-                        message: "process \(owner) is still initializing the region after \(timeout)",
-                        hint: "its initializer may be stuck; pass a longer timeout, or end process \(owner)")
+                        message: "process \(state.pid) is still initializing the region after \(timeout)",
+                        hint: "its initializer may be stuck; pass a longer timeout, or end process \(state.pid)")
                 }
-                // Sleep until the phase changes, waking now and then to check the initializer lives.
-                _ = try header.phaseWord.wait(whileValueIs: LayoutHeader.Phase.initializing.rawValue, timeout: .milliseconds(50))
+                // Sleep until the state changes, waking now and then to check the initializer lives.
+                _ = try header.phaseWord.wait(whileValueIs: state.futexValue, timeout: .milliseconds(50))
             }
         }
     }
@@ -68,7 +69,7 @@ struct LayoutHeader {
     let address: RegionAddress
     let stateWord: SharedAtomic<UInt64>
     // The futex word is the low half of the state word (Linux on x86-64 and AArch64 is
-    // little-endian): a sleeper waits on the phase, a claimer swaps phase and pid at once.
+    // little-endian), phase and pid: a sleeper waits on it, a claimer swaps the whole word.
     let phaseWord: FutexWord
     let runs: SharedAtomic<UInt32>
     let region: any SharedRegion
@@ -82,25 +83,58 @@ struct LayoutHeader {
         runs = try SharedAtomic(in: region, at: RegionLayout.Field.initializerRuns)
     }
 
-    static func state(_ phase: Phase, _ pid: Int32) -> UInt64 {
-        UInt64(UInt32(bitPattern: pid)) << 32 | UInt64(phase.rawValue)
-    }
+    /// The state word: phase (bits 0–1), the pid of the process that set it (bits 2–31) and
+    /// the low 32 bits of that process's start time (bits 32–63). One word, so one
+    /// compare-and-swap claims it whole and an opener never pairs one process's pid with
+    /// another's start time.
+    struct State: Equatable {
+        var phase: Phase
+        var pid: Int32
+        var startTimeLowBits: UInt32
 
-    func state() throws(SharedMemoryError) -> (Phase, Int32) {
-        let state = stateWord.withAtomic { $0.load(ordering: .acquiring) }
-        guard let phase = Phase(rawValue: UInt32(truncatingIfNeeded: state)) else {
-            throw mismatch("its header holds no initialization state this library writes")
+        static let empty = State(phase: .empty, pid: 0, startTimeLowBits: 0)
+
+        init(phase: Phase, pid: Int32, startTimeLowBits: UInt32) {
+            (self.phase, self.pid, self.startTimeLowBits) = (phase, pid, startTimeLowBits)
         }
-        return (phase, Int32(bitPattern: UInt32(truncatingIfNeeded: state >> 32)))
+
+        init(_ phase: Phase, by process: ProcessIdentity) {
+            self.init(phase: phase, pid: process.pid, startTimeLowBits: process.startTimeLowBits)
+        }
+
+        /// `nil` for a word this library never writes: phase 3, or empty with bits set.
+        init?(word: UInt64) {
+            guard let phase = Phase(rawValue: UInt32(word & 0b11)) else { return nil }
+            self.init(
+                phase: phase, pid: Int32(truncatingIfNeeded: (word >> 2) & 0x3FFF_FFFF),
+                startTimeLowBits: UInt32(truncatingIfNeeded: word >> 32))
+            if phase == .empty && word != 0 { return nil }
+        }
+
+        var word: UInt64 {
+            // Linux pids are below 2^22 (PID_MAX_LIMIT): 30 bits hold any.
+            UInt64(startTimeLowBits) << 32 | UInt64(UInt32(bitPattern: pid) & 0x3FFF_FFFF) << 2
+                | UInt64(phase.rawValue)
+        }
+
+        /// The low half: what the futex compares.
+        var futexValue: UInt32 { UInt32(truncatingIfNeeded: word) }
     }
 
-    var ownerStartTime: UInt64 { (try? region.load(UInt64.self, at: RegionLayout.Field.ownerStartTime)) ?? 0 }
+    func state() throws(SharedMemoryError) -> State {
+        let word = stateWord.withAtomic { $0.load(ordering: .acquiring) }
+        guard let state = State(word: word) else {
+            throw mismatch("its header holds no initialization state this library writes (0x\(String(word, radix: 16)))")
+        }
+        return state
+    }
 
     /// Takes the initializer's role if the state is still `expected`.
-    func claim(from expected: UInt64, by me: ProcessIdentity) -> Bool {
+    func claim(from expected: State, by me: ProcessIdentity) -> Bool {
         stateWord.withAtomic {
-            $0.compareExchange(expected: expected, desired: Self.state(.initializing, me.pid), ordering: .acquiringAndReleasing)
-                .exchanged
+            $0.compareExchange(
+                expected: expected.word, desired: State(.initializing, by: me).word, ordering: .acquiringAndReleasing
+            ).exchanged
         }
     }
 
@@ -108,7 +142,6 @@ struct LayoutHeader {
     func initialize(
         by me: ProcessIdentity, region: any SharedRegion, zeroing: Bool, _ initializer: (InitializedRegion) throws -> Void
     ) throws -> InitializedRegion {
-        try region.store(me.startTime, at: RegionLayout.Field.ownerStartTime)
         runs.withAtomic { _ = $0.wrappingAdd(1, ordering: .relaxed) }
         let result = InitializedRegion(region: region, layout: layout, initializedHere: true)
         do {
@@ -120,14 +153,14 @@ struct LayoutHeader {
             }
             try initializer(result)
         } catch {
-            stateWord.withAtomic { $0.store(0, ordering: .releasing) }
+            stateWord.withAtomic { $0.store(State.empty.word, ordering: .releasing) }
             phaseWord.wakeAll()
             throw error
         }
         try region.store(layout.version, at: RegionLayout.Field.version)
         try region.store(UInt64(layout.payloadByteCount), at: RegionLayout.Field.payloadByteCount)
         try region.store(layout.identifier, at: RegionLayout.Field.identifier)
-        stateWord.withAtomic { $0.store(Self.state(.ready, me.pid), ordering: .releasing) }
+        stateWord.withAtomic { $0.store(State(.ready, by: me).word, ordering: .releasing) }
         phaseWord.wakeAll()
         return result
     }

@@ -7,8 +7,8 @@
 /// | offset | field |
 /// |---|---|
 /// | 0 | identifier, `UInt64`: `"SHML"` and the FNV-1a hash of the layout's name |
-/// | 8 | state, `UInt64`, atomic: phase (low 32 bits, the futex word) and initializing pid (high 32) |
-/// | 16 | start time of the initializing process, `UInt64` (so a reused pid is not taken for it) |
+/// | 8 | state, `UInt64`, atomic: phase (bits 0–1), the pid that set it (bits 2–31; the low half is the futex word) and the low 32 bits of that process's start time (bits 32–63, so a reused pid, or a peer's lie, is not taken for it) |
+/// | 16 | reserved, 0 |
 /// | 24 | version, `UInt32` |
 /// | 28 | initializer runs, `UInt32`: more than 1 after a takeover from a dead initializer |
 /// | 32 | payload size, `UInt64` |
@@ -56,13 +56,12 @@ public struct RegionLayout: Sendable, Hashable {
     enum Field {
         static let identifier = 0
         static let state = 8
-        static let ownerStartTime = 16
         static let version = 24
         static let initializerRuns = 28
         static let payloadByteCount = 32
     }
 
-    /// The phase in the low 32 bits of the state word.
+    /// The phase in the low 2 bits of the state word.
     enum Phase: UInt32 {
         case empty = 0
         case initializing = 1

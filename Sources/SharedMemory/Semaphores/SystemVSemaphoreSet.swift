@@ -133,18 +133,20 @@ public final class SystemVSemaphoreSet: Sendable {
     private static func initialize(
         _ id: Int32, values: [Int], permissions: FilePermissions, _ address: RegionAddress
     ) throws(SharedMemoryError) {
+        // Another process may remove the new set by key at any point (`vanishedID`): that is
+        // `.notFound`, and open-or-create tries again.
         var shorts = values.map { UInt16($0) }
         _ = try SystemCall.value { CSharedMemoryShims_semctl_array(id, SETALL, &shorts) }
-            .get("semctl(SETALL)", address)
+            .vanishedID.get("semctl(SETALL)", address)
         let up = sembuf(sem_num: 0, sem_op: 1, sem_flg: Int16(IPC_NOWAIT))
         let down = sembuf(sem_num: 0, sem_op: -1, sem_flg: Int16(IPC_NOWAIT))
         var stamp = values[0] < SemaphoreLimits.maximumValue ? [up, down] : [down, up]
         _ = try SystemCall.value { CSharedMemoryShims_semtimedop(id, &stamp, stamp.count, nil) }
-            .get("semop", address)
+            .vanishedID.get("semop", address)
         var status = try kernelStatus(id, address)
         status.sem_perm.mode = permissions.rawValue & 0o777
         _ = try SystemCall.value { CSharedMemoryShims_semctl_status(id, IPC_SET, &status) }
-            .get("semctl(IPC_SET)", address)
+            .vanishedID.get("semctl(IPC_SET)", address)
     }
 
     /// The set's size once it is ready to use, waiting up to `wait` for a creator using this
