@@ -79,7 +79,7 @@ int cref_ring_throughput(
         struct cref_ring_consumer consumer;
         ring_prefault(&mapping);
         memset(incoming, 0, message_size);  // the child's own copy of the buffer, faulted in
-        if (cref_ring_consumer_attach(&consumer, mapping.ring) != 0) cref_child_fail(link);
+        if (cref_ring_consumer_attach(&consumer, mapping.ring, cref_ring_byte_count(capacity)) != 0) cref_child_fail(link);
         cref_child_ready(link);
         for (int i = 0; i < messages; i++) {
             size_t bytes = 0;
@@ -100,7 +100,7 @@ int cref_ring_throughput(
     }
 
     struct cref_ring_producer producer;
-    if (cref_ring_producer_attach(&producer, mapping.ring) != 0) {
+    if (cref_ring_producer_attach(&producer, mapping.ring, cref_ring_byte_count(capacity)) != 0) {
         cref_parent_abort(&parent, NULL);
         return unmap_and_fail(outgoing, incoming, message_size, &mapping);
     }
@@ -173,26 +173,31 @@ int cref_handover_latency(size_t payload_size, int iterations, int cpu_parent, i
     if (pid == 0) {
         struct cref_ring_consumer consumer;
         ring_prefault(&mapping);
-        if (cref_ring_consumer_attach(&consumer, mapping.ring) != 0) cref_child_fail(link);
+        if (cref_ring_consumer_attach(&consumer, mapping.ring, cref_ring_byte_count(capacity)) != 0) cref_child_fail(link);
         cref_child_ready(link);
         for (int i = 0; i < iterations; i++) {
             size_t bytes;
             // Spinning on peek, as the Swift side does: plain re-reads, never sleeping.
-            while (cref_ring_peek(&consumer, &bytes) == NULL) {}
+            while (cref_ring_peek(&consumer, &bytes) == NULL) {
+                if (errno != 0) cref_child_fail(link);
+            }
             uint64_t seen = cref_clock_ns();
             if (bytes != payload_size) {
                 errno = EPROTO;
                 cref_child_fail(link);
             }
-            // Published to the parent by release()'s sequentially consistent store of the tail.
+            // Published to the parent by the release store of the tail, which the next peek makes
+            // on finding the ring empty (the consumer gives room back then, or every batch).
             atomic_store_explicit(&link->time_ns, seen, memory_order_relaxed);
             cref_ring_release(&consumer);
         }
+        size_t none;
+        (void)cref_ring_peek(&consumer, &none);  // finds the ring empty: gives the last record's room back
         _exit(0);
     }
 
     struct cref_ring_producer producer;
-    if (cref_ring_producer_attach(&producer, mapping.ring) != 0) {
+    if (cref_ring_producer_attach(&producer, mapping.ring, cref_ring_byte_count(capacity)) != 0) {
         cref_parent_abort(&parent, NULL);
         return unmap_and_fail(NULL, NULL, 0, &mapping);
     }

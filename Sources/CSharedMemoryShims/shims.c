@@ -5,6 +5,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <string.h>
+#include <linux/membarrier.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -38,6 +39,12 @@ struct CSharedMemoryShims_thread_identity *CSharedMemoryShims_thread_identity(vo
 void CSharedMemoryShims_forget_identity_on_fork(void) { pthread_once(&fork_handler_once, install_fork_handler); }
 long CSharedMemoryShims_gettid(void) { return syscall(SYS_gettid); }
 long CSharedMemoryShims_tgkill(int pid, int tid, int signal) { return syscall(SYS_tgkill, pid, tid, signal); }
+int CSharedMemoryShims_membarrier_register_global_expedited(void) {
+    return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0);
+}
+int CSharedMemoryShims_membarrier_global_expedited(void) {
+    return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
+}
 
 int CSharedMemoryShims_fcntl_int(int fd, int command, int argument) { return fcntl(fd, command, argument); }
 

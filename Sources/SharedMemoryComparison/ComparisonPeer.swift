@@ -110,8 +110,8 @@ public enum ComparisonPeer {
         let seen = try SharedAtomic<UInt64>(in: region, at: ComparisonRun.resultOffset + 8)
         ready()
         for index in 0..<count {
-            var message = consumer.peek()
-            while message == nil { message = consumer.peek() }
+            var message = try consumer.peek()
+            while message == nil { message = try consumer.peek() }
             let now = cref_now_ns()
             try region.store(now, at: ComparisonRun.resultOffset)
             consumer.release()

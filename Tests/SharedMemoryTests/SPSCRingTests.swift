@@ -59,21 +59,21 @@ struct SPSCRingTests {
         defer { try? region.remove() }
         var producer = try SPSCRing.Producer(in: region)
         var consumer = try SPSCRing.Consumer(in: region)
-        let empty = consumer.peek()
+        let empty = try consumer.peek()
         #expect(empty == nil)
         let reserved = try producer.reserve(16)
         let slot = try #require(reserved)
         slot.storeBytes(of: UInt64(0xFEED), toByteOffset: 0, as: UInt64.self)
         slot.storeBytes(of: UInt64(0xBEEF), toByteOffset: 8, as: UInt64.self)
-        let early = consumer.peek()
+        let early = try consumer.peek()
         #expect(early == nil)  // not published yet
         producer.publish()
-        let peeked = consumer.peek()
+        let peeked = try consumer.peek()
         let message = try #require(peeked)
         #expect(message.count == 16)
         #expect(message.load(fromByteOffset: 8, as: UInt64.self) == 0xBEEF)
         consumer.release()
-        let drained = consumer.peek()
+        let drained = try consumer.peek()
         #expect(drained == nil)
     }
 
@@ -100,7 +100,7 @@ struct SPSCRingTests {
         } catch let error as SharedMemoryError {
             #expect(error.code == .invalidSize)
         }
-        let stays = consumer.peek()
+        let stays = try consumer.peek()
         #expect(stays?.count == 24)  // the message stays
     }
 

@@ -42,6 +42,13 @@ void CSharedMemoryShims_forget_identity_on_fork(void);
 long CSharedMemoryShims_gettid(void);
 // tgkill(2): signal 0 asks whether thread `tid` of process `pid` exists.
 long CSharedMemoryShims_tgkill(int pid, int tid, int signal);
+// membarrier(2): register this process for MEMBARRIER_CMD_GLOBAL_EXPEDITED (once per process),
+// and issue one: every CPU running a registered process executes a full memory barrier.
+int CSharedMemoryShims_membarrier_register_global_expedited(void);
+int CSharedMemoryShims_membarrier_global_expedited(void);
+
+// Keeps the compiler from moving memory accesses across it; emits no instruction.
+static inline void CSharedMemoryShims_compiler_barrier(void) { __asm__ __volatile__("" ::: "memory"); }
 
 // fcntl is variadic: the integer-argument form (F_ADD_SEALS, F_GET_SEALS).
 int CSharedMemoryShims_fcntl_int(int fd, int command, int argument);

@@ -1,75 +1,123 @@
 import Synchronization
 
 extension SPSCRing {
-    /// The receiving side of a ring. Use one consumer per ring, from one thread at a time.
+    /// The receiving side of a ring. Use one consumer per ring, from one thread at a time, in
+    /// the process that attached it.
     public struct Consumer: @unchecked Sendable {
         // @unchecked: a consumer may move to another thread, but only one may use it at once.
         @usableFromInline let shared: Shared
-        /// Bytes consumed so far (the shared tail, which only this side writes).
+        /// Bytes consumed so far.
         @usableFromInline var tail: UInt64
-        /// The producer's head as last read: re-read only when the ring looks empty.
+        /// The tail as last stored in the region (room given back to the producer): it lags
+        /// `tail` by less than `returnBatch` bytes while messages keep coming.
+        @usableFromInline var publishedTail: UInt64
+        /// The producer's head as last read and checked: re-read only when the ring looks empty.
         @usableFromInline var knownHead: UInt64
         /// Where the record being read between `peek` and `release` ends.
-        @usableFromInline var peeked: UInt64?
+        @usableFromInline var peekedEnd: UInt64?
 
-        /// Attaches to the ring at `offset` (see `SPSCRing.initialize`).
+        /// Attaches to the ring at `offset`, which `SPSCRing.initialize` made.
+        ///
+        /// - Parameters:
+        ///   - region: the region holding the ring, mapped read-write.
+        ///   - offset: where the ring starts in the region (64-byte aligned).
+        /// - Throws: `.layoutMismatch` if there is no ring there; `.corrupted` if its capacity,
+        ///   head or tail break the layout (another process wrote them).
         public init(in region: any SharedRegion, at offset: Int = 0) throws(SharedMemoryError) {
-            shared = try Shared(region: region, offset: offset, side: "SPSCRing.Consumer")
-            tail = shared.tail.pointee.load(ordering: .relaxed)
-            knownHead = shared.head.pointee.load(ordering: .acquiring)
+            shared = try Shared(region: region, offset: offset, side: .consumer)
+            (knownHead, tail) = try shared.positions(.consumer)
+            publishedTail = tail
         }
 
         /// The largest message this ring carries: `capacity / 2 - 8`.
         public var maximumMessageByteCount: Int { shared.maximumMessageByteCount }
 
+        /// The ring's counters of system calls and barriers, both sides.
+        public var counters: Counters { shared.counters }
+
         /// The next message, in place, or `nil` if the ring is empty now. Read it, then
-        /// `release()` to give its room back to the producer.
+        /// `release()` to let it go. Finding the ring empty gives the producer back all the room
+        /// released so far.
+        ///
+        /// The view points into shared memory that the producer could still write (a bug or a
+        /// hostile peer): copy what you must check before you trust it.
+        ///
+        /// - Throws: `.corrupted` if the head or the record's length break the layout; nothing
+        ///   outside the ring is read.
         @inlinable
-        public mutating func peek() -> UnsafeRawBufferPointer? {
+        public mutating func peek() throws(SharedMemoryError) -> UnsafeRawBufferPointer? {
             if knownHead == tail {
-                knownHead = shared.head.pointee.load(ordering: .acquiring)
-                if knownHead == tail { return nil }
+                if publishedTail != tail { publishTail() }
+                let head = shared.head.pointee.load(ordering: .acquiring)
+                guard head % 8 == 0, head &- tail <= UInt64(shared.capacity) else {
+                    throw shared.corruptedHead(head, tail: tail, "SPSCRing.Consumer")
+                }
+                knownHead = head
+                if head == tail { return nil }
             }
-            var offset = Int(tail & UInt64(shared.capacity - 1))
-            var start = tail
+            // Checked against the head before anything is read: `available` is 8...capacity.
+            let available = Int(truncatingIfNeeded: knownHead &- tail)
+            var offset = Int(truncatingIfNeeded: tail) & (shared.capacity &- 1)
+            var skipped = 0
             var length = (shared.data + offset).load(as: UInt64.self)
             if length == SPSCRing.wrapMarker {
-                start = tail &+ UInt64(shared.capacity - offset)
+                skipped = shared.capacity &- offset
+                guard offset != 0, skipped < available else {
+                    throw shared.corruptedRecord(length: length, at: tail, head: knownHead)
+                }
                 offset = 0
                 length = shared.data.load(as: UInt64.self)
             }
-            peeked = start &+ UInt64(Shared.recordByteCount(Int(length)))
-            return UnsafeRawBufferPointer(start: shared.data + offset + SPSCRing.recordHeaderByteCount, count: Int(length))
+            guard length <= UInt64(shared.maximumMessageByteCount) else {
+                throw shared.corruptedRecord(length: length, at: tail &+ UInt64(skipped), head: knownHead)
+            }
+            let record = Shared.recordByteCount(Int(length))
+            guard skipped &+ record <= available, offset &+ record <= shared.capacity else {
+                throw shared.corruptedRecord(length: length, at: tail &+ UInt64(skipped), head: knownHead)
+            }
+            peekedEnd = tail &+ UInt64(skipped &+ record)
+            return UnsafeRawBufferPointer(
+                start: shared.data + offset + SPSCRing.recordHeaderByteCount, count: Int(length))
         }
 
-        /// Gives the peeked message's room back to the producer, and wakes it if it sleeps.
+        /// Lets the peeked message go. Its room returns to the producer with the next batch
+        /// (`capacity / 4` bytes), or as soon as this side finds the ring empty.
         @inlinable
         public mutating func release() {
-            guard let end = peeked else { return }
-            peeked = nil
+            guard let end = peekedEnd else { return }
+            peekedEnd = nil
             tail = end
-            shared.tail.pointee.store(tail, ordering: .sequentiallyConsistent)
-            if shared.producerSleeping.pointee.load(ordering: .sequentiallyConsistent) != 0 {
-                shared.tailWord.wake()
-            }
+            if Int(truncatingIfNeeded: tail &- publishedTail) >= shared.returnBatch { publishTail() }
+        }
+
+        /// Stores the tail, giving the room released so far back, and wakes the producer if it
+        /// announced that it sleeps.
+        @inlinable
+        mutating func publishTail() {
+            publishedTail = tail
+            shared.tail.pointee.store(tail, ordering: .releasing)
+            shared.orderPublicationBeforeSleepCheck()
+            if shared.producerSleeping.pointee.load(ordering: .relaxed) != 0 { shared.wake(.producer) }
         }
 
         /// Copies the next message into `buffer` and releases it; its length, or `nil` if the
         /// ring is empty now.
         ///
-        /// - Throws: `.invalidSize` if `buffer` is smaller than the message (which stays in the ring).
+        /// - Throws: `.invalidSize` if `buffer` is smaller than the message (which stays in the
+        ///   ring); `.corrupted` as `peek()` does.
         @inlinable
         public mutating func tryReceive(into buffer: UnsafeMutableRawBufferPointer) throws(SharedMemoryError) -> Int? {
-            guard let message = peek() else { return nil }
+            guard let message = try peek() else { return nil }
             return try copyAndRelease(message, into: buffer)
         }
 
+        /// The one copy out of the ring.
         @inlinable
         mutating func copyAndRelease(_ message: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer)
             throws(SharedMemoryError) -> Int
         {
             guard message.count <= buffer.count else {
-                peeked = nil
+                peekedEnd = nil
                 throw shared.tooLarge(message.count, "SPSCRing.receive")
             }
             if let source = message.baseAddress { buffer.baseAddress?.copyMemory(from: source, byteCount: message.count) }
@@ -77,15 +125,18 @@ extension SPSCRing {
             return message.count
         }
 
-        /// Waits for the next message: spinning first, then sleeping on the producer's head.
-        /// Returns the message in place (call `release()` after reading), or `nil` if
-        /// `timeout` passed first.
+        /// Waits for the next message: spinning first (`strategy.spins` re-reads of the head),
+        /// then announcing that it sleeps and sleeping on the head (`futex(FUTEX_WAIT)`).
+        /// Returns the message in place (call `release()` after reading), or `nil` if `timeout`
+        /// passed first.
+        ///
+        /// - Throws: `.corrupted` as `peek()` does; a `futex` failure other than a timeout.
         @inlinable
         public mutating func waitForMessage(
-            timeout: Duration? = nil, strategy: SpinThenWait = SpinThenWait()
+            timeout: Duration? = nil, strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
         ) throws(SharedMemoryError) -> UnsafeRawBufferPointer? {
             // The fast path inline in the caller; waiting for a message is the slow path.
-            if let message = peek() { return message }
+            if let message = try peek() { return message }
             return try waitForProducer(timeout: timeout, strategy: strategy)
         }
 
@@ -93,23 +144,29 @@ extension SPSCRing {
         mutating func waitForProducer(timeout: Duration?, strategy: SpinThenWait)
             throws(SharedMemoryError) -> UnsafeRawBufferPointer?
         {
+            for _ in 0..<strategy.spins {
+                if let message = try peek() { return message }
+            }
             let clock = ContinuousClock()
             let deadline = timeout.map { clock.now + $0 }
             while true {
-                if let message = peek() { return message }
-                shared.consumerSleeping.pointee.store(1, ordering: .sequentiallyConsistent)
-                defer { shared.consumerSleeping.pointee.store(0, ordering: .relaxed) }
-                if shared.head.pointee.load(ordering: .sequentiallyConsistent) != tail { continue }
+                if let message = try peek() { return message }
                 let remaining = deadline.map { clock.now.duration(to: $0) }
                 if let remaining, remaining <= .zero { return nil }
-                _ = try strategy.wait(on: shared.headWord, whileValueIs: UInt32(truncatingIfNeeded: tail), timeout: remaining)
+                // Empty: head == tail, whose low half the head's futex word must still hold.
+                try shared.sleep(.consumer, on: shared.headWord, whileValueIs: UInt32(truncatingIfNeeded: tail), timeout: remaining)
             }
         }
 
-        /// Waits for the next message and copies it into `buffer`; its length, or `nil` at the timeout.
+        /// Waits for the next message and copies it into `buffer`; its length, or `nil` at the
+        /// timeout. Waits as `waitForMessage` does.
+        ///
+        /// - Throws: `.invalidSize` if `buffer` is smaller than the message (which stays in the
+        ///   ring); `.corrupted` as `peek()` does.
         @inlinable
         public mutating func receive(
-            into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil, strategy: SpinThenWait = SpinThenWait()
+            into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil,
+            strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
         ) throws(SharedMemoryError) -> Int? {
             guard let message = try waitForMessage(timeout: timeout, strategy: strategy) else { return nil }
             return try copyAndRelease(message, into: buffer)

@@ -1,44 +1,59 @@
 import Synchronization
 
 extension SPSCRing {
-    /// The sending side of a ring. Use one producer per ring, from one thread at a time.
+    /// The sending side of a ring. Use one producer per ring, from one thread at a time, in
+    /// the process that attached it.
     public struct Producer: @unchecked Sendable {
         // @unchecked: a producer may move to another thread, but only one may use it at once.
         @usableFromInline let shared: Shared
         /// Bytes published so far (the shared head, which only this side writes).
         @usableFromInline var head: UInt64
-        /// The consumer's tail as last read: re-read only when the ring looks full.
+        /// The consumer's tail as last read and checked: re-read only when the ring looks full.
         @usableFromInline var knownTail: UInt64
         /// The record being written between `reserve` and `publish`.
         @usableFromInline var reservation: (start: UInt64, byteCount: Int)?
 
-        /// Attaches to the ring at `offset` (see `SPSCRing.initialize`).
+        /// Attaches to the ring at `offset`, which `SPSCRing.initialize` made.
+        ///
+        /// - Parameters:
+        ///   - region: the region holding the ring, mapped read-write.
+        ///   - offset: where the ring starts in the region (64-byte aligned).
+        /// - Throws: `.layoutMismatch` if there is no ring there; `.corrupted` if its capacity,
+        ///   head or tail break the layout (another process wrote them).
         public init(in region: any SharedRegion, at offset: Int = 0) throws(SharedMemoryError) {
-            shared = try Shared(region: region, offset: offset, side: "SPSCRing.Producer")
-            head = shared.head.pointee.load(ordering: .relaxed)
-            knownTail = shared.tail.pointee.load(ordering: .acquiring)
+            shared = try Shared(region: region, offset: offset, side: .producer)
+            (head, knownTail) = try shared.positions(.producer)
         }
 
         /// The largest message this ring carries: `capacity / 2 - 8`.
         public var maximumMessageByteCount: Int { shared.maximumMessageByteCount }
 
+        /// The ring's counters of system calls and barriers, both sides.
+        public var counters: Counters { shared.counters }
+
         /// Room for a message of `byteCount` bytes to be written in place, or `nil` if the ring
         /// has no room now. Write the message, then `publish()`.
         ///
-        /// - Throws: `.invalidSize` if the message can never fit.
+        /// - Throws: `.invalidSize` if the message can never fit; `.corrupted` if the tail the
+        ///   consumer stored breaks the layout.
         @inlinable
         public mutating func reserve(_ byteCount: Int) throws(SharedMemoryError) -> UnsafeMutableRawBufferPointer? {
             guard byteCount >= 0, byteCount <= shared.maximumMessageByteCount else {
                 throw shared.tooLarge(byteCount, "SPSCRing.reserve")
             }
             let record = Shared.recordByteCount(byteCount)
-            let position = Int(head & UInt64(shared.capacity - 1))
-            let untilEnd = shared.capacity - position
+            let position = Int(truncatingIfNeeded: head) & (shared.capacity &- 1)
+            let untilEnd = shared.capacity &- position
             // A record never wraps: if it would, a marker fills the rest and it starts at 0.
-            let needed = record <= untilEnd ? record : untilEnd + record
-            if Int(head &- knownTail) + needed > shared.capacity {
-                knownTail = shared.tail.pointee.load(ordering: .acquiring)
-                if Int(head &- knownTail) + needed > shared.capacity { return nil }
+            let needed = record <= untilEnd ? record : untilEnd &+ record
+            if Int(truncatingIfNeeded: head &- knownTail) &+ needed > shared.capacity {
+                let tail = shared.tail.pointee.load(ordering: .acquiring)
+                // Between the tail last seen and the head: never backwards, never past the head.
+                guard tail % 8 == 0, tail &- knownTail <= head &- knownTail else {
+                    throw shared.corruptedTail(tail, knownTail: knownTail, head: head)
+                }
+                knownTail = tail
+                if Int(truncatingIfNeeded: head &- tail) &+ needed > shared.capacity { return nil }
             }
             var start = head
             if record > untilEnd {
@@ -46,64 +61,87 @@ extension SPSCRing {
                 start = head &+ UInt64(untilEnd)
             }
             reservation = (start, byteCount)
-            let offset = Int(start & UInt64(shared.capacity - 1))
-            return UnsafeMutableRawBufferPointer(start: shared.data + offset + SPSCRing.recordHeaderByteCount, count: byteCount)
+            let offset = Int(truncatingIfNeeded: start) & (shared.capacity &- 1)
+            return UnsafeMutableRawBufferPointer(
+                start: shared.data + offset + SPSCRing.recordHeaderByteCount, count: byteCount)
         }
 
-        /// Makes the reserved message visible to the consumer, and wakes it if it sleeps.
+        /// Makes the reserved message visible to the consumer, and wakes it if it announced
+        /// that it sleeps.
         @inlinable
         public mutating func publish() {
             guard let (start, byteCount) = reservation else { return }
             reservation = nil
-            let offset = Int(start & UInt64(shared.capacity - 1))
+            let offset = Int(truncatingIfNeeded: start) & (shared.capacity &- 1)
             (shared.data + offset).storeBytes(of: UInt64(byteCount), as: UInt64.self)
             head = start &+ UInt64(Shared.recordByteCount(byteCount))
-            // Sequentially consistent store and load: a consumer that set its flag and then
-            // saw no new head is certain to be seen sleeping here, so no wake-up is lost.
-            shared.head.pointee.store(head, ordering: .sequentiallyConsistent)
-            if shared.consumerSleeping.pointee.load(ordering: .sequentiallyConsistent) != 0 {
-                shared.headWord.wake()
+            shared.head.pointee.store(head, ordering: .releasing)
+            shared.orderPublicationBeforeSleepCheck()
+            if shared.consumerSleeping.pointee.load(ordering: .relaxed) != 0 { shared.wake(.consumer) }
+        }
+
+        /// Waits for room for a message of `byteCount` bytes, to be written in place: spinning
+        /// first (`strategy.spins` re-reads of the tail), then announcing that it sleeps and
+        /// sleeping on the tail (`futex(FUTEX_WAIT)`). Write the message, then `publish()`.
+        /// `nil` if `timeout` passed first.
+        ///
+        /// - Throws: as `reserve(_:)`; a `futex` failure other than a timeout.
+        @inlinable
+        public mutating func waitForRoom(
+            _ byteCount: Int, timeout: Duration? = nil, strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
+        ) throws(SharedMemoryError) -> UnsafeMutableRawBufferPointer? {
+            // The fast path inline in the caller; waiting for room is the slow path.
+            if let slot = try reserve(byteCount) { return slot }
+            return try waitForConsumer(byteCount, timeout: timeout, strategy: strategy)
+        }
+
+        @usableFromInline
+        mutating func waitForConsumer(_ byteCount: Int, timeout: Duration?, strategy: SpinThenWait)
+            throws(SharedMemoryError) -> UnsafeMutableRawBufferPointer?
+        {
+            for _ in 0..<strategy.spins {
+                if let slot = try reserve(byteCount) { return slot }
+            }
+            let clock = ContinuousClock()
+            let deadline = timeout.map { clock.now + $0 }
+            while true {
+                if let slot = try reserve(byteCount) { return slot }
+                let remaining = deadline.map { clock.now.duration(to: $0) }
+                if let remaining, remaining <= .zero { return nil }
+                // No room: sleep while the tail the failed attempt read is still there.
+                try shared.sleep(
+                    .producer, on: shared.tailWord, whileValueIs: UInt32(truncatingIfNeeded: knownTail), timeout: remaining)
             }
         }
 
         /// Copies `message` in and publishes it; `false` if the ring has no room now.
+        ///
+        /// - Throws: as `reserve(_:)`.
         @inlinable
         public mutating func trySend(_ message: UnsafeRawBufferPointer) throws(SharedMemoryError) -> Bool {
             guard let slot = try reserve(message.count) else { return false }
-            if let source = message.baseAddress { slot.baseAddress?.copyMemory(from: source, byteCount: message.count) }
-            publish()
+            copyAndPublish(message, into: slot)
             return true
         }
 
-        /// Copies `message` in and publishes it, waiting for room: spinning first, then
-        /// sleeping on the consumer's tail. `false` if `timeout` passed first.
+        /// Copies `message` in and publishes it, waiting for room as `waitForRoom` does;
+        /// `false` if `timeout` passed first.
+        ///
+        /// - Throws: as `waitForRoom(_:timeout:strategy:)`.
         @inlinable
         public mutating func send(
-            _ message: UnsafeRawBufferPointer, timeout: Duration? = nil, strategy: SpinThenWait = SpinThenWait()
+            _ message: UnsafeRawBufferPointer, timeout: Duration? = nil, strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
         ) throws(SharedMemoryError) -> Bool {
-            // The fast path inline in the caller; waiting for room is the slow path.
-            if try trySend(message) { return true }
-            return try sendWaitingForRoom(message, timeout: timeout, strategy: strategy)
+            guard let slot = try waitForRoom(message.count, timeout: timeout, strategy: strategy) else { return false }
+            copyAndPublish(message, into: slot)
+            return true
         }
 
-        @usableFromInline
-        mutating func sendWaitingForRoom(
-            _ message: UnsafeRawBufferPointer, timeout: Duration?, strategy: SpinThenWait
-        ) throws(SharedMemoryError) -> Bool {
-            let clock = ContinuousClock()
-            let deadline = timeout.map { clock.now + $0 }
-            while !(try trySend(message)) {
-                // The tail the failed attempt saw (reserve re-reads it when the ring looks
-                // full): sleep only while it has not moved since.
-                let tail = knownTail
-                shared.producerSleeping.pointee.store(1, ordering: .sequentiallyConsistent)
-                defer { shared.producerSleeping.pointee.store(0, ordering: .relaxed) }
-                if shared.tail.pointee.load(ordering: .sequentiallyConsistent) != tail { continue }
-                let remaining = deadline.map { clock.now.duration(to: $0) }
-                if let remaining, remaining <= .zero { return false }
-                _ = try strategy.wait(on: shared.tailWord, whileValueIs: UInt32(truncatingIfNeeded: tail), timeout: remaining)
-            }
-            return true
+        /// The one copy into the ring.
+        @inlinable
+        mutating func copyAndPublish(_ message: UnsafeRawBufferPointer, into slot: UnsafeMutableRawBufferPointer) {
+            if let source = message.baseAddress { slot.baseAddress?.copyMemory(from: source, byteCount: message.count) }
+            publish()
         }
     }
 }

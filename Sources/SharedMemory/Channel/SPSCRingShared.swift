@@ -1,0 +1,224 @@
+import Synchronization
+
+extension SPSCRing {
+    /// One of the ring's two sides.
+    @usableFromInline
+    enum Side: Sendable {
+        case producer, consumer
+    }
+
+    /// The shared part both sides point into, checked once when a side attaches.
+    @usableFromInline
+    struct Shared: @unchecked Sendable {
+        // @unchecked: pointers into shared memory, touched through atomics or by one side only.
+        @usableFromInline let region: any SharedRegion
+        @usableFromInline let head: UnsafeMutablePointer<Atomic<UInt64>>
+        @usableFromInline let tail: UnsafeMutablePointer<Atomic<UInt64>>
+        @usableFromInline let consumerSleeping: UnsafeMutablePointer<Atomic<UInt32>>
+        @usableFromInline let producerSleeping: UnsafeMutablePointer<Atomic<UInt32>>
+        let producerFlags: UnsafeMutablePointer<Atomic<UInt32>>
+        let consumerFlags: UnsafeMutablePointer<Atomic<UInt32>>
+        /// Each side's three counters: futex waits, futex wakes, barriers.
+        let producerCounters: UnsafeMutablePointer<Atomic<UInt64>>
+        let consumerCounters: UnsafeMutablePointer<Atomic<UInt64>>
+        /// The futex words are the low halves of head and tail (little-endian Linux).
+        @usableFromInline let headWord: FutexWord
+        @usableFromInline let tailWord: FutexWord
+        @usableFromInline let data: UnsafeMutableRawPointer
+        @usableFromInline let capacity: Int
+        /// The consumer gives room back once it has this many bytes to give (or finds the ring empty).
+        @usableFromInline let returnBatch: Int
+        /// This process is registered for `membarrier`: its fast paths skip the fence after
+        /// publishing, and a side about to sleep issues the barrier instead.
+        @usableFromInline let processBarrier: Bool
+
+        init(region: any SharedRegion, offset: Int, side: Side) throws(SharedMemoryError) {
+            let operation = side == .producer ? "SPSCRing.Producer" : "SPSCRing.Consumer"
+            let header = try RegionSlot.pointer(
+                to: UInt8.self, count: SPSCRing.dataOffset, at: offset, in: region, aligned: false, writing: true,
+                operation: operation)
+            try Self.checkAlignment(header, offset: offset, region: region, operation: operation)
+            func atomic<T>(_ field: Int, _ type: T.Type) -> UnsafeMutablePointer<Atomic<T>> {
+                (header + field).bindMemory(to: Atomic<T>.self, capacity: 1)
+            }
+            guard atomic(0, UInt64.self).pointee.load(ordering: .acquiring) == SPSCRing.identifier else {
+                throw SharedMemoryError(
+                    code: .layoutMismatch, operation: operation, address: region.address.description,
+                    message: "no initialized ring at offset \(offset)",
+                    hint: "call SPSCRing.initialize once before attaching a producer or consumer")
+            }
+            let capacity = header.load(fromByteOffset: SPSCRing.capacityOffset, as: UInt64.self)
+            let room = UInt64(region.byteCount - offset - SPSCRing.dataOffset)
+            guard capacity >= 64, capacity.nonzeroBitCount == 1, capacity <= UInt64(SPSCRing.maximumCapacity),
+                capacity <= room
+            else {
+                throw .corrupted(
+                    operation, region.address, field: "capacity", value: capacity,
+                    rule: "a ring's capacity is a power of two from 64 to 2^31 that fits the \(room) bytes after its header")
+            }
+            self.region = region
+            self.capacity = Int(capacity)
+            returnBatch = Int(capacity) / 4
+            data = try RegionSlot.pointer(
+                to: UInt8.self, count: Int(capacity), at: offset + SPSCRing.dataOffset, in: region, aligned: false,
+                writing: true, operation: operation)
+            head = atomic(SPSCRing.headOffset, UInt64.self)
+            tail = atomic(SPSCRing.tailOffset, UInt64.self)
+            producerCounters = atomic(SPSCRing.headOffset + SPSCRing.countersAfterPosition, UInt64.self)
+            consumerCounters = atomic(SPSCRing.tailOffset + SPSCRing.countersAfterPosition, UInt64.self)
+            consumerSleeping = atomic(SPSCRing.consumerSleepingOffset, UInt32.self)
+            producerSleeping = atomic(SPSCRing.producerSleepingOffset, UInt32.self)
+            producerFlags = atomic(SPSCRing.producerFlagsOffset, UInt32.self)
+            consumerFlags = atomic(SPSCRing.consumerFlagsOffset, UInt32.self)
+            headWord = try FutexWord(in: region, at: offset + SPSCRing.headOffset)
+            tailWord = try FutexWord(in: region, at: offset + SPSCRing.tailOffset)
+            processBarrier = ProcessBarrier.registered
+            (side == .producer ? producerFlags : consumerFlags).pointee.store(
+                processBarrier ? SPSCRing.skipsFenceFlag : 0, ordering: .relaxed)
+        }
+
+        static func checkAlignment(
+            _ address: UnsafeMutableRawPointer, offset: Int, region: any SharedRegion, operation: String
+        ) throws(SharedMemoryError) {
+            guard Int(bitPattern: address) % 64 == 0 else {
+                throw SharedMemoryError(
+                    code: .misaligned, operation: operation, address: region.address.description,
+                    message: "a ring must start on a 64-byte boundary; offset \(offset) does not",
+                    hint: "place the ring at an offset that is a multiple of 64")
+            }
+        }
+
+        /// Head and tail as a side finds them when it attaches, checked.
+        func positions(_ side: Side) throws(SharedMemoryError) -> (head: UInt64, tail: UInt64) {
+            let head = head.pointee.load(ordering: .acquiring)
+            let tail = tail.pointee.load(ordering: .acquiring)
+            let operation = side == .producer ? "SPSCRing.Producer" : "SPSCRing.Consumer"
+            guard head % 8 == 0 else {
+                throw .corrupted(operation, region.address, field: "head", value: head, rule: "positions are multiples of 8")
+            }
+            guard tail % 8 == 0 else {
+                throw .corrupted(operation, region.address, field: "tail", value: tail, rule: "positions are multiples of 8")
+            }
+            guard head &- tail <= UInt64(capacity) else { throw corruptedHead(head, tail: tail, operation) }
+            return (head, tail)
+        }
+
+        /// The largest message this ring carries.
+        @usableFromInline var maximumMessageByteCount: Int { capacity / 2 - SPSCRing.recordHeaderByteCount }
+
+        @inlinable
+        static func recordByteCount(_ messageByteCount: Int) -> Int {
+            SPSCRing.recordHeaderByteCount + (messageByteCount + 7) & ~7
+        }
+
+        /// The error for a message larger than the ring can ever carry (the cold path).
+        @usableFromInline @inline(never)
+        func tooLarge(_ byteCount: Int, _ operation: String) -> SharedMemoryError {
+            SharedMemoryError(
+                code: .invalidSize, operation: operation, address: region.address.description,
+                message: "a \(byteCount)-byte message does not fit here (a ring of \(capacity) bytes carries up to "
+                    + "\(maximumMessageByteCount))",
+                hint: "make the ring larger, or the buffer at least maximumMessageByteCount bytes")
+        }
+
+        // MARK: The sleep protocol
+
+        /// Between publishing a position and reading the other side's sleep flag. A registered
+        /// process needs only the compiler to keep the two in order: a side about to sleep makes
+        /// this CPU execute a full barrier (membarrier) between its announcement and its re-check.
+        @inlinable
+        func orderPublicationBeforeSleepCheck() {
+            if processBarrier {
+                ProcessBarrier.compilerOnly()
+            } else {
+                atomicMemoryFence(ordering: .sequentiallyConsistent)
+            }
+        }
+
+        /// The sleeping half: announce, order the announcement before the re-check (membarrier,
+        /// or a full fence), re-check that `word` still holds `expected`, and sleep on it.
+        @usableFromInline
+        func sleep(_ side: Side, on word: FutexWord, whileValueIs expected: UInt32, timeout: Duration?)
+            throws(SharedMemoryError)
+        {
+            let flag = side == .consumer ? consumerSleeping : producerSleeping
+            let counters = side == .consumer ? consumerCounters : producerCounters
+            flag.pointee.store(1, ordering: .relaxed)
+            defer { flag.pointee.store(0, ordering: .relaxed) }
+            var wakeGuaranteed = true
+            if !(processBarrier && ProcessBarrier.onEveryRegisteredCPU()) {
+                atomicMemoryFence(ordering: .sequentiallyConsistent)
+                // A peer that skips its fence relies on our membarrier, which failed: it may
+                // miss the announcement, so sleep in short slices rather than trust a wake-up.
+                let peerFlags = side == .consumer ? producerFlags : consumerFlags
+                wakeGuaranteed = peerFlags.pointee.load(ordering: .relaxed) & SPSCRing.skipsFenceFlag == 0
+            }
+            Self.increment(counters + 2)
+            guard word.load() == expected else { return }
+            Self.increment(counters)
+            let slice: Duration? = wakeGuaranteed ? timeout : min(timeout ?? .milliseconds(1), .milliseconds(1))
+            _ = try word.wait(whileValueIs: expected, timeout: slice)
+        }
+
+        /// Wakes the side that announced it sleeps (the cold path of publishing).
+        @usableFromInline @inline(never)
+        func wake(_ sleeper: Side) {
+            Self.increment((sleeper == .consumer ? producerCounters : consumerCounters) + 1)
+            (sleeper == .consumer ? headWord : tailWord).wake()
+        }
+
+        /// Counters have one writer each: a plain read and write, no locked instruction.
+        static func increment(_ counter: UnsafeMutablePointer<Atomic<UInt64>>) {
+            counter.pointee.store(counter.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        }
+
+        var counters: Counters {
+            func value(_ counters: UnsafeMutablePointer<Atomic<UInt64>>, _ index: Int) -> UInt64 {
+                (counters + index).pointee.load(ordering: .relaxed)
+            }
+            return Counters(
+                producerWaits: value(producerCounters, 0), consumerWaits: value(consumerCounters, 0),
+                producerWakes: value(producerCounters, 1), consumerWakes: value(consumerCounters, 1),
+                producerBarriers: value(producerCounters, 2), consumerBarriers: value(consumerCounters, 2))
+        }
+
+        // MARK: Corruption (the cold paths of the checks)
+
+        @usableFromInline @inline(never)
+        func corruptedHead(_ head: UInt64, tail: UInt64, _ operation: String) -> SharedMemoryError {
+            head % 8 != 0
+                ? .corrupted(operation, region.address, field: "head", value: head, rule: "positions are multiples of 8")
+                : .corrupted(
+                    operation, region.address, field: "head", value: head,
+                    rule: "it must be from 0 to \(capacity) bytes ahead of the tail (\(tail)) in a ring of \(capacity) bytes")
+        }
+
+        @usableFromInline @inline(never)
+        func corruptedTail(_ tail: UInt64, knownTail: UInt64, head: UInt64) -> SharedMemoryError {
+            tail % 8 != 0
+                ? .corrupted(
+                    "SPSCRing.Producer", region.address, field: "tail", value: tail, rule: "positions are multiples of 8")
+                : .corrupted(
+                    "SPSCRing.Producer", region.address, field: "tail", value: tail,
+                    rule: "it must lie between the tail last seen (\(knownTail)) and the head (\(head)): "
+                        + "a tail never runs backwards nor past the head")
+        }
+
+        /// A record header (its length, or a wrap marker) at `position` that breaks the layout.
+        @usableFromInline @inline(never)
+        func corruptedRecord(length: UInt64, at position: UInt64, head: UInt64) -> SharedMemoryError {
+            let offset = position & UInt64(capacity - 1)
+            if length == SPSCRing.wrapMarker {
+                return .corrupted(
+                    "SPSCRing.Consumer", region.address, field: "wrap marker at data offset \(offset)", value: length,
+                    rule: offset == 0
+                        ? "a record that starts at offset 0 cannot be wrapped"
+                        : "the head (\(head)) leaves no record after it")
+            }
+            return .corrupted(
+                "SPSCRing.Consumer", region.address, field: "record length at data offset \(offset)", value: length,
+                rule: "a message is at most \(maximumMessageByteCount) bytes and its record must lie inside the ring and "
+                    + "before the head (\(head))")
+        }
+    }
+}
