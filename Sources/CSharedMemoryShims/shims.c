@@ -31,11 +31,12 @@ long CSharedMemoryShims_futex_wake(uint32_t *word, int count) {
     return syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
 }
 
-static __thread struct CSharedMemoryShims_thread_identity thread_identity;
+__thread struct CSharedMemoryShims_thread_identity CSharedMemoryShims_thread_identity_record;
 static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
-static void forget_identity(void) { memset(&thread_identity, 0, sizeof thread_identity); }
+static void forget_identity(void) {
+    memset(&CSharedMemoryShims_thread_identity_record, 0, sizeof CSharedMemoryShims_thread_identity_record);
+}
 static void install_fork_handler(void) { pthread_atfork(NULL, NULL, forget_identity); }
-struct CSharedMemoryShims_thread_identity *CSharedMemoryShims_thread_identity(void) { return &thread_identity; }
 void CSharedMemoryShims_forget_identity_on_fork(void) { pthread_once(&fork_handler_once, install_fork_handler); }
 long CSharedMemoryShims_gettid(void) { return syscall(SYS_gettid); }
 long CSharedMemoryShims_tgkill(int pid, int tid, int signal) { return syscall(SYS_tgkill, pid, tid, signal); }

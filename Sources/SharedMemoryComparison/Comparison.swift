@@ -64,6 +64,7 @@ final class ComparisonRun {
         ("copy bandwidth", { try $0.copyBandwidth() }),
         ("guarded copy", { try $0.guardedCopies() }),
         ("round trip", { try $0.roundTrips() }),
+        ("lock", { try $0.locks() }),
         ("ring throughput", { try $0.ringThroughput() }),
             ("zero-copy hand-over", { try $0.handover() }),
         ]

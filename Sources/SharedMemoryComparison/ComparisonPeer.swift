@@ -39,6 +39,8 @@ public enum ComparisonPeer {
                     RegionAddress(parsing: arguments[1]), messages: number(2), size: number(3), polling: arguments.count > 5 && arguments[4] == "poll")
             case "handover":
                 try handover(RegionAddress(parsing: arguments[1]), count: number(2))
+            case "lock-hand-off":
+                try lockHandOff(RegionAddress(parsing: arguments[1]), total: number(2))
             default:
                 throw UsageError("unknown role \(role)")
             }
@@ -102,6 +104,19 @@ public enum ComparisonPeer {
             for _ in 0..<messages { _ = try consumer.receive(into: buffer) }
         }
         try region.store(cref_now_ns(), at: ComparisonRun.resultOffset)
+    }
+
+    /// The other side of `ComparisonRun.swiftLockHandOff`: holds mutex 2, then at step j takes
+    /// mutex j % 3 and lets go of (j + 2) % 3.
+    private static func lockHandOff(_ address: RegionAddress, total: Int) throws {
+        let region = try SharedMemory.open(address, mode: .open)
+        let mutexes = try (0..<3).map { try ProcessMutex(in: region, at: $0 * 64) }
+        try mutexes[2].lock()
+        ready()
+        for step in 0..<total {
+            try mutexes[step % 3].lock()
+            try mutexes[(step + 2) % 3].unlock()
+        }
     }
 
     private static func handover(_ address: RegionAddress, count: Int) throws {

@@ -66,8 +66,9 @@ extension ComparisonReport {
         "ratio = this project's median over C's, measured alternately in the same run. For times (µs, ns) "
         + "below 1 is faster than C; for rates (GB/s, M msg/s) above 1 is faster. p99 is the slowest 1% of "
         + "times or the lowest 1% of rates. limit = the fastest plain C for the job where it differs from the C "
-        + "reference (the ring: a C SPSC ring of fixed slots that only spins, not the library's design); ratio to "
-        + "limit = this row's median over it, from the same rounds."
+        + "reference (the ring: a C SPSC ring of fixed slots that only spins, not the library's design; the lock: "
+        + "glibc's normal process-shared mutex, which cannot report a dead holder, where the reference is its "
+        + "robust one); ratio to limit = this row's median over it, from the same rounds."
 
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "\(value)" }

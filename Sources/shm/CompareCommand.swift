@@ -12,7 +12,9 @@ struct CompareCommand: ParsableCommand {
         discussion: """
             Lifecycle and attach per backend at 4 KiB, 1 MiB and 64 MiB; first touch with and without \
             prefault; copy bandwidth; round trips (spin, futex, System V semaphore, and pipe, Unix socket \
-            and System V message queue as baselines); SPSC ring throughput and zero-copy hand-over. \
+            and System V message queue as baselines); the process mutex against glibc's process-shared \
+            pthread mutex (uncontended, and handed between two processes); SPSC ring throughput and \
+            zero-copy hand-over. \
             Each figure: median, p99, C's median and the ratio. Progress goes to stderr.
             """)
 

@@ -10,7 +10,8 @@ import Testing
 @Suite("shm compare", .serialized)
 struct ComparisonTests {
     static let sections = [
-        "lifecycle", "attach", "first touch", "copy bandwidth", "guarded copy", "round trip", "ring throughput", "zero-copy hand-over",
+        "lifecycle", "attach", "first touch", "copy bandwidth", "guarded copy", "round trip", "lock", "ring throughput",
+        "zero-copy hand-over",
     ]
 
     @Test("--quick --format json has every section, every ratio positive and finite")
@@ -52,6 +53,12 @@ struct ComparisonTests {
             let limitRatio = try #require(row["limit_ratio"] as? Double, "limit_ratio in \(row)")
             #expect(limitRatio.isFinite && limitRatio > 0, "limit_ratio in \(row)")
             #expect((row["limit_median"] as? Double).map { $0 > 0 } == true, "limit_median in \(row)")
+        }
+        // The lock against glibc's robust pthread mutex (the reference) and its normal one (the limit).
+        let lock = results.filter { $0["section"] as? String == "lock" }
+        for metric in ["uncontended lock + unlock", "hand-off round trip between two processes"] {
+            let row = try #require(lock.first { $0["metric"] as? String == metric }, "\(metric) in the lock section")
+            #expect(row["ratio"] is Double && row["limit_ratio"] is Double, "\(row)")
         }
         #expect(result.errors.contains("measuring round trip"))
     }

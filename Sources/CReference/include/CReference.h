@@ -110,4 +110,23 @@ int cref_stream_throughput(int kind, size_t message_size, int messages, int cpu_
 /// smallest power of two that carries `payload_size` if that is more. No warm-up.
 int cref_handover_latency(size_t payload_size, int iterations, int cpu_parent, int cpu_child, uint64_t *samples);
 
+enum cref_mutex { CREF_MUTEX_ROBUST = 0, CREF_MUTEX_NORMAL = 1 };
+
+/// glibc's process-shared pthread mutex in an anonymous MAP_SHARED mapping, on a cache line of its
+/// own. ROBUST: PTHREAD_MUTEX_ROBUST and PTHREAD_MUTEX_ERRORCHECK, the job ProcessMutex does (a
+/// holder's death is reported, relocking is an error). NORMAL: PTHREAD_MUTEX_NORMAL, not robust,
+/// the fastest process-shared mutex glibc has: the limit. One sample = `batch` (> 0) pairs of
+/// pthread_mutex_lock and pthread_mutex_unlock by one thread, nobody else using the mutex; one
+/// untimed batch first.
+int cref_mutex_uncontended(int kind, int batch, int iterations, uint64_t *samples);
+
+/// One sample = one hand-off round trip of such mutexes between parent and child: the parent holds
+/// mutexes 0 and 1, the child 2; at step j the parent unlocks mutex j % 3, which the child is
+/// waiting for, and locks mutex (j + 2) % 3, which the child unlocks once it has taken the other.
+/// So every lock waits for the other process (nobody retakes what it just let go of), and the
+/// waiting is glibc's own (a robust mutex sleeps in FUTEX_WAIT at once). A warm-up of
+/// iterations / 10 steps is not recorded. A NORMAL mutex's parent waits forever for a child killed
+/// from outside; a ROBUST one gets EOWNERDEAD and fails.
+int cref_mutex_round_trip(int kind, int iterations, int cpu_parent, int cpu_child, uint64_t *samples);
+
 #endif

@@ -37,7 +37,10 @@ struct CSharedMemoryShims_thread_identity {
     uint64_t start_time;
     uint64_t pid_namespace;
 };
-struct CSharedMemoryShims_thread_identity *CSharedMemoryShims_thread_identity(void);
+extern __thread struct CSharedMemoryShims_thread_identity CSharedMemoryShims_thread_identity_record;
+static inline struct CSharedMemoryShims_thread_identity *CSharedMemoryShims_thread_identity(void) {
+    return &CSharedMemoryShims_thread_identity_record;
+}
 void CSharedMemoryShims_forget_identity_on_fork(void);
 long CSharedMemoryShims_gettid(void);
 // tgkill(2): signal 0 asks whether thread `tid` of process `pid` exists.

@@ -117,6 +117,19 @@ public struct ProcessMutex: @unchecked Sendable {
         let operation: StaticString = "ProcessMutex.unlock"
         try checkHeader(operation)
         let current = load()
+        // The usual case, without a call: held (waiters or not), consistent, recorded as this thread's.
+        if current.word & ~ProcessMutexState.waiters == ProcessMutexState.locked,
+            owner.names(ThreadIdentity.current, asHolderOf: current)
+        {
+            let previous = ProcessMutexState(
+                raw: state.pointee.exchange(current.with(word: 0).raw, ordering: .acquiringAndReleasing))
+            if previous.word & ProcessMutexState.waiters != 0 { word.wake(count: 1) }
+            return
+        }
+        try unlockSlowly(operation, current)
+    }
+
+    private func unlockSlowly(_ operation: StaticString, _ current: ProcessMutexState) throws(SharedMemoryError) {
         guard case .held(_, let inconsistent) = try phase(of: current, operation),
             try holder(of: current, operation) == ThreadIdentity.current
         else { throw notHeld(operation) }
@@ -182,6 +195,7 @@ public struct ProcessMutex: @unchecked Sendable {
 
     // MARK: The protocol (ProcessMutex.pml models it)
 
+    @inline(__always)
     private func acquire(_ operation: StaticString, waiting: Bool, timeout: Duration?) throws(SharedMemoryError)
         -> Acquisition?
     {
@@ -284,9 +298,10 @@ public struct ProcessMutex: @unchecked Sendable {
     private func holder(of current: ProcessMutexState, _ operation: StaticString) throws(SharedMemoryError)
         -> ThreadIdentity?
     {
-        guard let holder = owner.identity(of: current, stateNow: load) else { return nil }
-        for (field, value) in [("ownerPID", holder.pid), ("ownerTID", holder.tid)]
-        where !(1...ThreadIdentity.maximumID ~= value) {
+        guard let holder = owner.identity(of: current, state: state) else { return nil }
+        let valid = 1...ThreadIdentity.maximumID
+        guard valid ~= holder.pid, valid ~= holder.tid else {
+            let (field, value) = valid ~= holder.pid ? ("ownerTID", holder.tid) : ("ownerPID", holder.pid)
             throw .corrupted(
                 "\(operation)", region.address, field: "the mutex's \(field)", value: value,
                 rule: "Linux ids lie between 1 and \(ThreadIdentity.maximumID)")

@@ -27,18 +27,18 @@ struct ProcessMutexOwner {
     /// here also sees the state word that made `me` the holder.
     @inline(__always)
     func record(_ me: ThreadIdentity, holding taken: ProcessMutexState) {
-        thread.pointee.store(
-            UInt64(UInt32(bitPattern: me.tid)) << 32 | UInt64(UInt32(bitPattern: me.pid)), ordering: .releasing)
+        thread.pointee.store(Self.packed(me), ordering: .releasing)
         startTime.pointee.store(me.startTime, ordering: .releasing)
         pidNamespace.pointee.store(me.pidNamespace, ordering: .releasing)
         generation.pointee.store(taken.generation, ordering: .releasing)
     }
 
     /// The identity recorded for the holder of `held`, or `nil` if the record is not (yet) its
-    /// holder's. `stateNow` re-reads the state word: if its generation is still `held`'s after
-    /// the fields were read, no later holder can have written them (a later holder takes the
-    /// word, with the next generation, before it writes).
-    func identity(of held: ProcessMutexState, stateNow: () -> ProcessMutexState) -> ThreadIdentity? {
+    /// holder's. `state` is read again: if its generation is still `held`'s after the fields were
+    /// read, no later holder can have written them (a later holder takes the word, with the next
+    /// generation, before it writes).
+    @inline(__always)
+    func identity(of held: ProcessMutexState, state: UnsafeMutablePointer<Atomic<UInt64>>) -> ThreadIdentity? {
         guard generation.pointee.load(ordering: .acquiring) == held.generation else { return nil }
         let ids = thread.pointee.load(ordering: .acquiring)
         let identity = ThreadIdentity(
@@ -46,7 +46,24 @@ struct ProcessMutexOwner {
             tid: Int32(bitPattern: UInt32(truncatingIfNeeded: ids >> 32)),
             startTime: startTime.pointee.load(ordering: .acquiring),
             pidNamespace: pidNamespace.pointee.load(ordering: .acquiring))
-        return stateNow().generation == held.generation ? identity : nil
+        let now = ProcessMutexState(raw: state.pointee.load(ordering: .acquiring))
+        return now.generation == held.generation ? identity : nil
+    }
+
+    /// Whether the record is `me`'s, as the holder of `held`. No second read of the state is
+    /// needed: a record of `held`'s generation naming `me` was written by `me`, and nobody else
+    /// writes it while `me` holds the mutex.
+    @inline(__always)
+    func names(_ me: ThreadIdentity, asHolderOf held: ProcessMutexState) -> Bool {
+        generation.pointee.load(ordering: .acquiring) == held.generation
+            && thread.pointee.load(ordering: .acquiring) == Self.packed(me)
+            && startTime.pointee.load(ordering: .acquiring) == me.startTime
+            && pidNamespace.pointee.load(ordering: .acquiring) == me.pidNamespace
+    }
+
+    @inline(__always)
+    private static func packed(_ me: ThreadIdentity) -> UInt64 {
+        UInt64(UInt32(bitPattern: me.tid)) << 32 | UInt64(UInt32(bitPattern: me.pid))
     }
 
     /// Forgets every holder (for `ProcessMutex.initialize`).
