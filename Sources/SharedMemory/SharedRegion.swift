@@ -58,7 +58,7 @@ public enum SharedRegionAccess: String, Sendable, Hashable, Codable, CaseIterabl
     case readWrite
 }
 
-/// How `SharedMemory.open` treats an existing object.
+/// How `SharedRegions.open` treats an existing object.
 public enum SharedRegionOpenMode: String, Sendable, Hashable, Codable, CaseIterable {
     /// Create a new object; fail with `.alreadyExists` if the name is taken (`IPC_EXCL`, `O_EXCL`).
     case create

@@ -66,7 +66,7 @@ final class CleanUp: @unchecked Sendable {
             defer { made = [] }
             return made
         }
-        for address in addresses { try? SharedMemory.remove(address) }
+        for address in addresses { try? SharedRegions.remove(address) }
     }
 }
 

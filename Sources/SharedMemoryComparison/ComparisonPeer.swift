@@ -68,7 +68,7 @@ public enum ComparisonPeer {
                 _ = try set.apply([.signal(1)])
             }
         case "spin":
-            let region = try SharedMemory.open(address, mode: .open)
+            let region = try SharedRegions.open(address, mode: .open)
             let word = try SharedAtomic<UInt64>(in: region, at: 0)
             ready()
             for index in 0..<total {
@@ -77,7 +77,7 @@ public enum ComparisonPeer {
                 word.withAtomic { $0.store(token + 1, ordering: .releasing) }
             }
         default:
-            let region = try SharedMemory.open(address, mode: .open)
+            let region = try SharedRegions.open(address, mode: .open)
             let word = try FutexWord(in: region, at: 0)
             ready()
             for index in 0..<total {
@@ -90,7 +90,7 @@ public enum ComparisonPeer {
     }
 
     private static func consume(_ address: RegionAddress, messages: Int, size: Int, polling: Bool) throws {
-        let region = try SharedMemory.open(address, mode: .open)
+        let region = try SharedRegions.open(address, mode: .open)
         guard size <= region.byteCount else {
             throw UsageError("a message of \(size) bytes cannot fit the ring's \(region.byteCount)-byte region")
         }
@@ -120,7 +120,7 @@ public enum ComparisonPeer {
     }
 
     private static func handover(_ address: RegionAddress, count: Int) throws {
-        let region = try SharedMemory.open(address, mode: .open)
+        let region = try SharedRegions.open(address, mode: .open)
         var consumer = try SPSCRing.Consumer(in: region)
         let seen = try SharedAtomic<UInt64>(in: region, at: ComparisonRun.resultOffset + 8)
         ready()

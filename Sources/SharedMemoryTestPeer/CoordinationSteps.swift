@@ -120,7 +120,7 @@ extension Peer {
             name: try peer.next("layout name"), version: UInt32(try peer.nextNumber("version")),
             payloadByteCount: try peer.nextNumber("payload bytes"))
         let runs = try SharedAtomic<Int>(in: peer.current(), at: 0)
-        let initialized = try SharedMemory.openOrCreate(address, layout: layout) { fresh in
+        let initialized = try SharedRegions.openInitialized(address, layout: layout) { fresh in
             runs.withAtomic { _ = $0.wrappingAdd(1, ordering: .relaxed) }
             if stall {
                 say("initializing")

@@ -8,11 +8,11 @@ extension Peer {
             let address = try peer.next("address")
             let access: SharedRegionAccess = peer.arguments.first == "ro" ? .readOnly : .readWrite
             if access == .readOnly { peer.arguments.removeFirst() }
-            peer.region = try SharedMemory.open(address, mode: .open, access: access)
+            peer.region = try SharedRegions.open(address, mode: .open, access: access)
         },
         "create": { peer in
             let address = try peer.next("address")
-            peer.region = try SharedMemory.open(address, size: try peer.nextNumber("size"), mode: .create)
+            peer.region = try SharedRegions.open(address, size: try peer.nextNumber("size"), mode: .create)
         },
         "receive-memfd": { peer in
             let socket = FileDescriptor(rawValue: Int32(try peer.nextNumber("descriptor")))

@@ -43,7 +43,7 @@ extension Peer {
             let address = try peer.next("address")
             let size = try peer.nextNumber("size")
             guard let mode = UInt32(try peer.next("mode"), radix: 8) else { throw PeerError("mode is not octal") }
-            peer.region = try SharedMemory.open(
+            peer.region = try SharedRegions.open(
                 address, size: size, mode: .create, permissions: FilePermissions(rawValue: mode))
         },
         "fill": { peer in
@@ -73,7 +73,7 @@ extension Peer {
         },
         "hold": { peer in
             for _ in 0..<(try peer.nextNumber("count")) {
-                held.append(try SharedMemory.open(try peer.next("address"), mode: .open))
+                held.append(try SharedRegions.open(try peer.next("address"), mode: .open))
             }
         },
         "hammer": { peer in
@@ -83,7 +83,7 @@ extension Peer {
             var failures: [SharedMemoryError.Code: Int] = [:]
             for round in 0..<rounds {
                 do {
-                    let region = try SharedMemory.open(address, size: size, mode: .openOrCreate)
+                    let region = try SharedRegions.open(address, size: size, mode: .openOrCreate)
                     try region.write(withUnsafeBytes(of: round) { Array($0) }, at: size - 8)
                     _ = try region.read(at: 0, count: size)
                     if round % 2 == 0 { try region.remove() }
@@ -102,9 +102,9 @@ extension Peer {
             let address = try peer.next("address")
             let size = try peer.nextNumber("size")
             for round in 0... {
-                var region: (any SharedRegion)? = try SharedMemory.open(address, size: size, mode: .create)
+                var region: (any SharedRegion)? = try SharedRegions.open(address, size: size, mode: .create)
                 _ = try region?.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0x5A) }
-                region = try SharedMemory.open(address, mode: .open)
+                region = try SharedRegions.open(address, mode: .open)
                 try region?.write([UInt8(truncatingIfNeeded: round)], at: size - 1)
                 try region?.remove()
                 region = nil
@@ -122,7 +122,7 @@ extension Peer {
                         let set = try SystemVSemaphoreSet(address, initialValues: [1])
                         remove = { try set.remove() }
                     } else {
-                        let region = try SharedMemory.open(address, size: 4096, mode: .openOrCreate)
+                        let region = try SharedRegions.open(address, size: 4096, mode: .openOrCreate)
                         remove = { try region.remove() }
                     }
                 } catch {

@@ -60,7 +60,7 @@ extension Peer {
         },
         "sem-count": { peer in
             let set = try SystemVSemaphoreSet(try peer.next("semaphore address"), mode: .open)
-            let region = try SharedMemory.open(try peer.next("region address"), mode: .open)
+            let region = try SharedRegions.open(try peer.next("region address"), mode: .open)
             let offset = try peer.nextNumber("offset")
             let times = try peer.nextNumber("times")
             guard offset >= 0, offset + 8 <= region.byteCount, offset % 8 == 0 else {

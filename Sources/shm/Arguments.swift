@@ -33,7 +33,7 @@ struct ByteCount: ExpressibleByArgument {
 }
 
 /// Permission bits in octal, as chmod takes them: `600`, `0644`.
-struct Mode: ExpressibleByArgument {
+struct Permissions: ExpressibleByArgument {
     let permissions: FilePermissions
 
     init?(argument: String) {

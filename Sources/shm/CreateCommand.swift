@@ -16,8 +16,8 @@ struct CreateCommand: ParsableCommand {
     @Option(help: "Size in bytes; K, M, G suffixes (powers of 1024) are accepted.")
     var size: ByteCount
 
-    @Option(help: "Permission bits in octal.")
-    var mode: Mode = Mode(argument: "600")!
+    @Option(help: "Permission bits in octal, as chmod takes them.")
+    var permissions: Permissions = Permissions(argument: "600")!
 
     @Flag(help: "Open the region if it exists instead of failing; print whether it was created or opened.")
     var openOrCreate = false
@@ -37,8 +37,8 @@ struct CreateCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let region = try SharedMemory.open(
-                address, size: size.value, mode: openOrCreate ? .openOrCreate : .create, permissions: mode.permissions,
+            let region = try SharedRegions.open(
+                address, size: size.value, mode: openOrCreate ? .openOrCreate : .create, permissions: permissions.permissions,
                 options: trust.regionOptions)
             if json {
                 let report = CreateReport(status: try region.status(), created: region.created)

@@ -44,13 +44,13 @@ struct ListCommand: ParsableCommand {
     }
 
     static func table(_ objects: [SharedMemoryObject]) -> String {
-        let header = ["KIND", "ADDRESS", "SIZE", "MODE", "OWNER", "ATTACHED", "CREATOR", "ALIVE", "STALE"]
+        let header = ["KIND", "ADDRESS", "SIZE", "PERMISSIONS", "OWNER", "ATTACHED", "CREATOR", "ALIVE", "STALE"]
         let rows = objects.map { object -> [String] in
             let status = object.status
             let size = object.semaphoreCount.map { "\($0) sems" } ?? "\(status.byteCount)"
             return [
                 object.kind.rawValue, status.address.description, size,
-                StatusReport(status).mode, StatusReport.userName(status.ownerUserID),
+                StatusReport(status).permissions, StatusReport.userName(status.ownerUserID),
                 status.attachCount.map(String.init) ?? "-", status.creatorProcessID.map(String.init) ?? "-",
                 object.creatorAlive.map { $0 ? "yes" : "no" } ?? "-", object.isStale ? "stale" : "",
             ]

@@ -32,7 +32,7 @@ struct ReadCommand: ParsableCommand {
     func run() throws {
         do {
             try reportingErrors {
-                let region = try SharedMemory.open(address, mode: .open, access: .readOnly, options: trust.regionOptions)
+                let region = try SharedRegions.open(address, mode: .open, access: .readOnly, options: trust.regionOptions)
                 let digits = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * Self.chunkByteCount, alignment: 1)
                 defer { digits.deallocate() }
                 try region.read(at: offset, count: count, chunkByteCount: Self.chunkByteCount) { chunk in

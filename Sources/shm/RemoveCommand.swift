@@ -44,7 +44,7 @@ struct RemoveCommand: ParsableCommand {
         } else {
             for address in addresses {
                 do {
-                    try SharedMemory.remove(address)
+                    try SharedRegions.remove(address)
                 } catch {
                     Output.error("shm: \(error)")
                     failed = true

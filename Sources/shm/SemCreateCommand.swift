@@ -16,8 +16,8 @@ struct SemCreateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Initial values, one per semaphore, each 0…32767.", valueName: "a,b,..."))
     var values: ValueList?
 
-    @Option(help: "Permission bits in octal.")
-    var mode: Mode = Mode(argument: "600")!
+    @Option(help: "Permission bits in octal, as chmod takes them.")
+    var permissions: Permissions = Permissions(argument: "600")!
 
     func validate() throws {
         if count == nil && values == nil { throw ValidationError("give --count N, or --values a,b,...") }
@@ -26,7 +26,7 @@ struct SemCreateCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let set = try SystemVSemaphoreSet(
-                address, count: count, mode: .create, permissions: mode.permissions, initialValues: values?.values)
+                address, count: count, mode: .create, permissions: permissions.permissions, initialValues: values?.values)
             Output.line(set.address.description)
         }
     }

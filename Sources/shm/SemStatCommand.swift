@@ -5,7 +5,7 @@ import SharedMemory
 struct SemStatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stat",
-        abstract: "Show a semaphore set's mode, owner, times, and each semaphore's value, waiters and last pid.")
+        abstract: "Show a semaphore set's permissions, owner, times, and each semaphore's value, waiters and last pid.")
 
     @Argument(help: "The set's address.", transform: parseSemaphoreAddress)
     var address: RegionAddress
@@ -31,7 +31,7 @@ struct SemaphoreSetReport: Encodable {
     var id: Int32
     var backend = "sysv"
     var count: Int
-    var mode: String
+    var permissions: String
     var uid: UInt32
     var gid: UInt32
     var creator_uid: UInt32
@@ -50,7 +50,7 @@ struct SemaphoreSetReport: Encodable {
         address = set.address.description
         id = set.id
         count = status.count
-        mode = status.permissions.octal
+        permissions = status.permissions.octal
         uid = status.ownerUserID
         gid = status.ownerGroupID
         creator_uid = status.creatorUserID
@@ -74,7 +74,7 @@ struct SemaphoreSetReport: Encodable {
 
     var table: String {
         let rows: [(String, String)] = [
-            ("address", address), ("id", "\(id)"), ("backend", backend), ("count", "\(count)"), ("mode", mode),
+            ("address", address), ("id", "\(id)"), ("backend", backend), ("count", "\(count)"), ("permissions", permissions),
             ("owner", "\(StatusReport.userName(uid)) (uid \(uid))"),
             ("group", "\(StatusReport.groupName(gid)) (gid \(gid))"),
             ("creator", "\(StatusReport.userName(creator_uid)) (uid \(creator_uid)), "

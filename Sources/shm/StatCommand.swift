@@ -8,7 +8,7 @@ import SharedMemory
 struct StatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stat",
-        abstract: "Show a region's size, mode, owner and, for System V, attach count and pids.",
+        abstract: "Show a region's size, permissions, owner and, for System V, attach count and pids.",
         discussion: "Looks without attaching: the attach count shown is not raised by looking.")
 
     @Argument(help: "The region's address.", transform: parseAddress)
@@ -19,7 +19,7 @@ struct StatCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let report = StatusReport(try SharedMemory.status(of: address))
+            let report = StatusReport(try SharedRegions.status(of: address))
             Output.line(json ? report.json : report.table)
         }
     }
@@ -30,7 +30,7 @@ struct StatusReport: Encodable {
     var address: String
     var backend: String
     var size: Int
-    var mode: String
+    var permissions: String
     var uid: UInt32
     var gid: UInt32
     var attach_count: Int?
@@ -46,7 +46,7 @@ struct StatusReport: Encodable {
         address = status.address.description
         backend = status.backend.rawValue
         size = status.byteCount
-        mode = status.permissions.octal
+        permissions = status.permissions.octal
         uid = status.ownerUserID
         gid = status.ownerGroupID
         attach_count = status.attachCount
@@ -73,7 +73,7 @@ struct StatusReport: Encodable {
 
     var table: String {
         var rows: [(String, String)] = [
-            ("address", address), ("backend", backend), ("size", "\(size)"), ("mode", mode),
+            ("address", address), ("backend", backend), ("size", "\(size)"), ("permissions", permissions),
             ("owner", "\(Self.userName(uid)) (uid \(uid))"), ("group", "\(Self.groupName(gid)) (gid \(gid))"),
         ]
         if let attach_count { rows.append(("attach count", "\(attach_count)")) }

@@ -31,7 +31,7 @@ struct WriteCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let region = try SharedMemory.open(address, mode: .open, options: trust.regionOptions)
+            let region = try SharedRegions.open(address, mode: .open, options: trust.regionOptions)
             // Input is read only up to one byte past the room there is, so an endless one
             // (--file /dev/zero) is refused after that byte, not read into memory until it fails.
             let room = max(0, region.byteCount - offset)

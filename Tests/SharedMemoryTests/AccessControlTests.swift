@@ -17,7 +17,7 @@ struct AccessControlTests {
     func privateRegion(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "acl")
         defer { cleanUp(address) }
-        _ = try SharedMemory.open(address, size: 4096, mode: .create)
+        _ = try SharedRegions.open(address, size: 4096, mode: .create)
         let peer = try OtherUser.peer(
             "fails", "permissionDenied", "open", "\(address)", "fails", "permissionDenied", "open", "\(address)", "ro")
         try peer.expectSuccess()
@@ -29,7 +29,7 @@ struct AccessControlTests {
     func readableRegion(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "acl")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create, permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        let region = try SharedRegions.open(address, size: 4096, mode: .create, permissions: [.ownerReadWrite, .groupRead, .otherRead])
         try region.write([0xC0, 0xFF, 0xEE], at: 100)
         let peer = try OtherUser.peer(
             "open", "\(address)", "ro", "expect", "100", "c0ffee", "close",
@@ -46,14 +46,14 @@ struct AccessControlTests {
         try OtherUser.peer("create-mode", "\(address)", "4096", "666").expectSuccess()
 
         for mode in [SharedRegionOpenMode.open, .openOrCreate] {
-            let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.open(address, size: 4096, mode: mode) }
+            let error = #expect(throws: SharedMemoryError.self) { try SharedRegions.open(address, size: 4096, mode: mode) }
             #expect(error?.code == .untrustedOwner)
             #expect(error?.message.contains("nobody (uid 65534) with mode 0666") == true, "\(String(describing: error))")
             #expect(error?.hint.contains("trustedOwners") == true)
         }
         var options = SharedRegionOptions()
         options.trustedOwners = [OtherUser.uid]
-        let region = try SharedMemory.open(address, mode: .open, options: options)
+        let region = try SharedRegions.open(address, mode: .open, options: options)
         #expect(!region.created)
         #expect(try region.status().ownerUserID == OtherUser.uid)
 
@@ -71,8 +71,8 @@ struct AccessControlTests {
         let address = try TestNames.address(.systemV, "squat")
         defer { cleanUp(address) }
         try OtherUser.peer("create-mode", "\(address)", "4096", "666", "give-to", "0", "0").expectSuccess()
-        #expect(try SharedMemory.status(of: address).ownerUserID == 0)
-        let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.open(address, mode: .open) }
+        #expect(try SharedRegions.status(of: address).ownerUserID == 0)
+        let error = #expect(throws: SharedMemoryError.self) { try SharedRegions.open(address, mode: .open) }
         #expect(error?.code == .untrustedOwner)
         #expect(error?.message.contains("created by uid 65534") == true, "\(String(describing: error))")
     }
@@ -129,7 +129,7 @@ struct AccessControlTests {
             let address = try TestNames.address(backend, "umask")
             defer { cleanUp(address) }
             try ChildProcess.peer("umask", mask, "create-mode", "\(address)", "64", mode).expectSuccess()
-            #expect(try SharedMemory.status(of: address).permissions.rawValue == UInt32(mode, radix: 8))
+            #expect(try SharedRegions.status(of: address).permissions.rawValue == UInt32(mode, radix: 8))
         }
     }
 
@@ -141,7 +141,7 @@ struct AccessControlTests {
         for backend in SharedRegionBackend.available {
             let address = try TestNames.address(backend, "cloexec")
             if backend.capabilities.contains(.named) { addresses.append(address) }
-            regions.append(try SharedMemory.open(address, size: 4096, mode: .create))
+            regions.append(try SharedRegions.open(address, size: 4096, mode: .create))
         }
         let peer = try ChildProcess.peer("fds")
         let result = try peer.finish()

@@ -22,7 +22,7 @@ struct BadInputTests {
         #expect(error?.code == .invalidAddress)
         #expect(error?.hint.contains("posix:/NAME") == true)
         #expect(RegionAddress(text) == nil)
-        #expect(throws: SharedMemoryError.self) { try SharedMemory.open(text, size: 64) }
+        #expect(throws: SharedMemoryError.self) { try SharedRegions.open(text, size: 64) }
     }
 
     @Test("a POSIX name of exactly 255 bytes works")
@@ -31,7 +31,7 @@ struct BadInputTests {
         let padded = name + String(repeating: "n", count: 255 - name.utf8.count)
         let address = try RegionAddress(parsing: "posix:/" + padded)
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 10, mode: .create)
+        let region = try SharedRegions.open(address, size: 10, mode: .create)
         #expect(region.address == address)
     }
 
@@ -47,10 +47,10 @@ struct BadInputTests {
     func nonPositiveSize(backend: SharedRegionBackend, size: Int) throws {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
-        let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.open(address, size: size, mode: .create) }
+        let error = #expect(throws: SharedMemoryError.self) { try SharedRegions.open(address, size: size, mode: .create) }
         #expect(error?.code == .invalidSize)
         if backend.capabilities.contains(.named) {
-            let lookup = #expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) }
+            let lookup = #expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: address) }
             #expect(lookup?.code == .notFound)
         }
     }
@@ -58,7 +58,7 @@ struct BadInputTests {
     @Test("creating without a size says a size is needed", arguments: SharedRegionBackend.available)
     func createWithoutSize(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
-        let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.open(address, mode: .create) }
+        let error = #expect(throws: SharedMemoryError.self) { try SharedRegions.open(address, mode: .create) }
         #expect(error?.code == .invalidSize)
     }
 
@@ -67,18 +67,18 @@ struct BadInputTests {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
         let error = #expect(throws: SharedMemoryError.self) {
-            try SharedMemory.open(address, size: 1 << 50, mode: .create)
+            try SharedRegions.open(address, size: 1 << 50, mode: .create)
         }
         #expect(error != nil)
         if backend.capabilities.contains(.named) {
-            #expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) }
+            #expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: address) }
         }
     }
 
     @Test("opening what does not exist is .notFound", arguments: SharedRegionBackend.available.filter { $0.capabilities.contains(.named) })
     func openMissing(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
-        let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.open(address, mode: .open) }
+        let error = #expect(throws: SharedMemoryError.self) { try SharedRegions.open(address, mode: .open) }
         #expect(error?.code == .notFound)
         #expect(error?.address == address.description)
         #expect(error?.errno == .noSuchFileOrDirectory)
@@ -88,31 +88,31 @@ struct BadInputTests {
     @Test("a System V id that does not exist is refused")
     func missingSystemVID() throws {
         let error = #expect(throws: SharedMemoryError.self) {
-            try SharedMemory.open(.systemV(.id(Int32.max - 1)), mode: .open)
+            try SharedRegions.open(.systemV(.id(Int32.max - 1)), mode: .open)
         }
         #expect(error?.code == .invalidArgument || error?.code == .notFound)
     }
 
     @Test("sysv:private only creates, sysv:id= only opens")
     func privateAndIDModes() throws {
-        #expect(throws: SharedMemoryError.self) { try SharedMemory.open("sysv:private", size: 10, mode: .open) }
-        #expect(throws: SharedMemoryError.self) { try SharedMemory.open("sysv:private", size: 10, mode: .openOrCreate) }
-        #expect(throws: SharedMemoryError.self) { try SharedMemory.open("sysv:id=1", size: 10, mode: .create) }
-        let region = try SharedMemory.open("sysv:private", size: 10, mode: .create)
+        #expect(throws: SharedMemoryError.self) { try SharedRegions.open("sysv:private", size: 10, mode: .open) }
+        #expect(throws: SharedMemoryError.self) { try SharedRegions.open("sysv:private", size: 10, mode: .openOrCreate) }
+        #expect(throws: SharedMemoryError.self) { try SharedRegions.open("sysv:id=1", size: 10, mode: .create) }
+        let region = try SharedRegions.open("sysv:private", size: 10, mode: .create)
         defer { try? region.remove() }
         guard case .systemV(.id(let id)) = region.address else {
             Issue.record("a private segment reports sysv:id=N, not \(region.address)")
             return
         }
         try region.write([3], at: 0)
-        let again = try SharedMemory.open(.systemV(.id(id)), mode: .open)
+        let again = try SharedRegions.open(.systemV(.id(id)), mode: .open)
         #expect(try again.read(at: 0, count: 1) == [3])
     }
 
     @Test("ftok needs an existing path")
     func ftokMissingPath() throws {
         let error = #expect(throws: SharedMemoryError.self) {
-            try SharedMemory.open("sysv:ftok:/nonexistent/\(TestNames.unique())#1", size: 10)
+            try SharedRegions.open("sysv:ftok:/nonexistent/\(TestNames.unique())#1", size: 10)
         }
         #expect(error?.code == .notFound)
         #expect(error?.hint.contains("ftok needs") == true)
@@ -124,19 +124,19 @@ struct BadInputTests {
         let descriptor = try FileDescriptor.open(path, .writeOnly, options: [.create, .exclusiveCreate], permissions: .ownerReadWrite)
         try descriptor.close()
         defer { unlink(path) }
-        let region = try SharedMemory.open("sysv:ftok:\(path)#7", size: 64, mode: .create)
+        let region = try SharedRegions.open("sysv:ftok:\(path)#7", size: 64, mode: .create)
         defer { try? region.remove() }
         let key = ftok(path, 7)
-        let byKey = try SharedMemory.open(.systemV(.key(key)), mode: .open)
+        let byKey = try SharedRegions.open(.systemV(.key(key)), mode: .open)
         try region.write([0x77], at: 0)
         #expect(try byKey.read(at: 0, count: 1) == [0x77])
     }
 
     @Test("a file path that is a directory is refused")
     func directoryPath() throws {
-        let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.open("file:/tmp", mode: .open) }
+        let error = #expect(throws: SharedMemoryError.self) { try SharedRegions.open("file:/tmp", mode: .open) }
         #expect(error?.code == .wrongObjectType)
-        let create = #expect(throws: SharedMemoryError.self) { try SharedMemory.open("file:/tmp", size: 10, mode: .create) }
+        let create = #expect(throws: SharedMemoryError.self) { try SharedRegions.open("file:/tmp", size: 10, mode: .create) }
         #expect(create?.code == .alreadyExists)
     }
 
@@ -144,16 +144,16 @@ struct BadInputTests {
     func symlinkPath() throws {
         let target = "/tmp/\(TestNames.unique("target"))"
         let link = "/tmp/\(TestNames.unique("link"))"
-        let region = try SharedMemory.open("file:\(target)", size: 16, mode: .create)
+        let region = try SharedRegions.open("file:\(target)", size: 16, mode: .create)
         defer { try? region.remove() }
         #expect(symlink(target, link) == 0)
         defer { unlink(link) }
-        let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.open("file:\(link)", mode: .open) }
+        let error = #expect(throws: SharedMemoryError.self) { try SharedRegions.open("file:\(link)", mode: .open) }
         #expect(error?.code == .wrongObjectType)
         #expect(error?.hint.contains("symbolic link") == true)
-        let removal = #expect(throws: SharedMemoryError.self) { try SharedMemory.remove(RegionAddress(parsing: "file:\(link)")) }
+        let removal = #expect(throws: SharedMemoryError.self) { try SharedRegions.remove(RegionAddress(parsing: "file:\(link)")) }
         #expect(removal?.code == .wrongObjectType)
-        #expect(try SharedMemory.status(of: region.address).byteCount == 16)
+        #expect(try SharedRegions.status(of: region.address).byteCount == 16)
     }
 
     @Test("a FIFO at a file path is refused instead of hanging")
@@ -161,7 +161,7 @@ struct BadInputTests {
         let path = "/tmp/\(TestNames.unique("fifo"))"
         #expect(mkfifo(path, 0o600) == 0)
         defer { unlink(path) }
-        let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.open("file:\(path)", mode: .open) }
+        let error = #expect(throws: SharedMemoryError.self) { try SharedRegions.open("file:\(path)", mode: .open) }
         #expect(error?.code == .wrongObjectType)
     }
 
@@ -169,7 +169,7 @@ struct BadInputTests {
     func outOfBounds(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 100, mode: .create)
+        let region = try SharedRegions.open(address, size: 100, mode: .create)
         for (offset, count) in [(-1, 1), (100, 1), (99, 2), (0, 101), (50, -1), (Int.max, 2)] {
             let error = #expect(throws: SharedMemoryError.self) { try region.read(at: offset, count: count) }
             #expect(error?.code == .outOfBounds)
@@ -183,8 +183,8 @@ struct BadInputTests {
     @Test("memfd addresses cannot be removed or looked up by name")
     func memfdHasNoName() throws {
         let address = try RegionAddress(parsing: "memfd:x")
-        #expect(throws: SharedMemoryError.self) { try SharedMemory.remove(address) }
-        #expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) }
+        #expect(throws: SharedMemoryError.self) { try SharedRegions.remove(address) }
+        #expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: address) }
     }
 
     @Test("a zero-sized object whose creator never sized it is .notReady, not a zero-byte mapping")
@@ -198,7 +198,7 @@ struct BadInputTests {
         var options = SharedRegionOptions()
         options.sizeWait = .milliseconds(20)
         let error = #expect(throws: SharedMemoryError.self) {
-            try SharedMemory.open(address, mode: .open, options: options)
+            try SharedRegions.open(address, mode: .open, options: options)
         }
         #expect(error?.code == .notReady)
         #expect(error?.hint.contains("shm remove") == true)

@@ -42,12 +42,12 @@ struct CommandLineTests {
         #expect(object["address"] as? String == address)
         #expect(object["backend"] as? String == backend.rawValue)
         #expect(object["size"] as? Int == 4096)
-        #expect(object["mode"] as? String == "0600")
+        #expect(object["permissions"] as? String == "0600")
         #expect(object["uid"] as? Int == Int(getuid()))
         #expect(object["gid"] as? Int == Int(getgid()))
         #expect((object["attach_count"] as? Int == 0) == backend.capabilities.contains(.reportsAttachCount))
         let table = Self.text(try Self.shm("stat", address).output)
-        #expect(table.contains("mode          0600"))
+        #expect(table.contains("permissions   0600"))
 
         #expect(try Self.shm("remove", address).status == 0)
         let gone = try Self.shm("stat", address)
@@ -55,18 +55,18 @@ struct CommandLineTests {
         #expect(gone.errors.contains("hint:"))
     }
 
-    @Test("create --mode, --open-or-create, and an exclusive collision", arguments: named)
+    @Test("create --permissions, --open-or-create, and an exclusive collision", arguments: named)
     func createOptions(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "cli").description
         defer { cleanUp(try! RegionAddress(parsing: address)) }
-        #expect(try Self.shm("create", address, "--size", "100", "--mode", "644").status == 0)
+        #expect(try Self.shm("create", address, "--size", "100", "--permissions", "644").status == 0)
         let collision = try Self.shm("create", address, "--size", "100")
         #expect(collision.status == 1)
         #expect(collision.errors.contains("--open-or-create"))
         #expect(collision.errors.contains("shm remove \(address)"))
         #expect(try Self.shm("create", address, "--size", "100", "--open-or-create").status == 0)
         let object = try JSONSerialization.jsonObject(with: Data(try Self.shm("stat", address, "--json").output))
-        #expect((object as? [String: Any])?["mode"] as? String == "0644")
+        #expect((object as? [String: Any])?["permissions"] as? String == "0644")
     }
 
     /// Runs `script` with bash, `$0` being the `shm` under test and `$1`… `arguments`, under
@@ -86,7 +86,7 @@ struct CommandLineTests {
         let address = try TestNames.address(.posix, "cli")
         defer { cleanUp(address) }
         let size = 64 << 20
-        _ = try SharedMemory.open(address, size: size, mode: .create)
+        _ = try SharedRegions.open(address, size: size, mode: .create)
         // The mapping and 128 MiB more: the hex of a whole copy (128 MiB) cannot fit beside it.
         for arguments in [["--hex"], []] {
             let result = try Self.bash(
@@ -101,7 +101,7 @@ struct CommandLineTests {
     func readAcrossChunks() throws {
         let address = try TestNames.address(.posix, "cli")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 300_000, mode: .create)
+        let region = try SharedRegions.open(address, size: 300_000, mode: .create)
         let pattern = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }
         try region.write(pattern, at: 0)
         let raw = try Self.shm("read", "\(address)", "--offset", "3", "--count", "200001")
@@ -124,7 +124,7 @@ struct CommandLineTests {
     func writeBoundedInput() throws {
         let address = try TestNames.address(.posix, "cli")
         defer { cleanUp(address) }
-        _ = try SharedMemory.open(address, size: 4096, mode: .create)
+        _ = try SharedRegions.open(address, size: 4096, mode: .create)
         let scripts = [#""$0" write "$1" --file /dev/zero"#, #"yes | "$0" write "$1" --offset 96; exit ${PIPESTATUS[1]}"#]
         for script in scripts {
             let result = try Self.bash(script, ["\(address)"], memoryLimit: 512 << 10)
@@ -153,7 +153,7 @@ struct CommandLineTests {
         cleanUp(try RegionAddress(parsing: address))
         let fresh = try Self.shm("create", address, "--size", "100", "--json")
         let created = try #require(try JSONSerialization.jsonObject(with: Data(fresh.output)) as? [String: Any])
-        #expect(created["created"] as? Bool == true && created["mode"] as? String == "0600")
+        #expect(created["created"] as? Bool == true && created["permissions"] as? String == "0600")
     }
 
     @Test("remove of something absent says there is nothing to remove", arguments: named)
@@ -168,7 +168,7 @@ struct CommandLineTests {
     }
 
     @Test(
-        "help: --mode's default is 0600, and each paragraph is wrapped once",
+        "help: --permissions' default is 0600, and each paragraph is wrapped once",
         arguments: [["--help"], ["help", "compare"], ["create", "--help"]])
     func help(arguments: [String]) throws {
         let text = Self.text(try ChildProcess("shm", arguments).finish().output)
@@ -243,7 +243,7 @@ struct CommandLineTests {
         arguments: [
             ["create", "bogus", "--size", "1"], ["create", "posix:/a/b", "--size", "1"],
             ["create", "posix:/smtest-cli-bad", "--size", "0"], ["create", "posix:/smtest-cli-bad", "--size", "lots"],
-            ["create", "posix:/smtest-cli-bad", "--size", "1", "--mode", "999"], ["create", "memfd:x", "--size", "1"],
+            ["create", "posix:/smtest-cli-bad", "--size", "1", "--permissions", "999"], ["create", "memfd:x", "--size", "1"],
             ["create", "sysv:0", "--size", "1"], ["create", "file:relative", "--size", "1"],
             ["write", "posix:/smtest-cli-bad", "--hex", "abc"], ["write", "posix:/smtest-cli-bad", "--hex", "00"],
             ["read", "posix:/smtest-cli-bad"], ["read", "posix:/smtest-cli-bad", "--offset", "-1"],
@@ -254,7 +254,7 @@ struct CommandLineTests {
         #expect(result.status != 0)
         #expect(!result.errors.isEmpty)
         #expect(!result.errors.contains("Fatal error"))
-        #expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: .posix(name: "/smtest-cli-bad")) }
+        #expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: .posix(name: "/smtest-cli-bad")) }
     }
 
     @Test("a write past the end changes nothing")

@@ -23,7 +23,7 @@ struct CoordinationTests {
     func mutexCounter(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "mutex")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         _ = try ProcessMutex.initialize(in: region, at: 64)
         try runPeers(["open", "\(address)", "mutex-increment", "64", "512", "\(Self.increments)"])
         #expect(try region.load(UInt64.self, at: 512) == UInt64(Self.processes * Self.increments))
@@ -33,7 +33,7 @@ struct CoordinationTests {
     func atomicCounter(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "atomic")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         try runPeers(["open", "\(address)", "atomic-increment", "128", "\(Self.increments)"])
         let counter = try SharedAtomic<Int>(in: region, at: 128)
         #expect(counter.withAtomic { $0.load(ordering: .acquiring) } == Self.processes * Self.increments)
@@ -43,7 +43,7 @@ struct CoordinationTests {
     func ownerDiedThenRepaired(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "robust")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         let mutex = try ProcessMutex.initialize(in: region, at: 0)
         try runPeers(["open", "\(address)", "mutex-increment", "0", "512", "100"])
 
@@ -65,7 +65,7 @@ struct CoordinationTests {
     func ownerDiedNotRepaired(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "robust")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         let mutex = try ProcessMutex.initialize(in: region, at: 0)
         let holder = try ChildProcess.peer("open", "\(address)", "mutex-hold", "0")
         #expect(try holder.readLine() == "locked")
@@ -86,7 +86,7 @@ struct CoordinationTests {
     func mutexVariants(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "mutex")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         let mutex = try ProcessMutex.initialize(in: region, at: 0)
         #expect(try mutex.tryLock() == .acquired)
         let relock = #expect(throws: SharedMemoryError.self) { try mutex.lock() }
@@ -101,7 +101,7 @@ struct CoordinationTests {
     func mutexHeldElsewhere(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "mutex")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         let mutex = try ProcessMutex.initialize(in: region, at: 0)
         let holder = try ChildProcess.peer("open", "\(address)", "mutex-hold", "0")
         defer { try? holder.kill() }
@@ -114,7 +114,7 @@ struct CoordinationTests {
     func ownerDiedTwice(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "robust")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         let mutex = try ProcessMutex.initialize(in: region, at: 0)
         let holder = try ChildProcess.peer("open", "\(address)", "mutex-hold", "0")
         #expect(try holder.readLine() == "locked")
@@ -134,7 +134,7 @@ struct CoordinationTests {
     func mutexUninitialized() throws {
         let address = try TestNames.address(.posix, "mutex")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         try region.write([UInt8](repeating: 0xA5, count: 64), at: 64)
         _ = try ProcessMutex.initialize(in: region, at: 128)
         try region.store(UInt32(2), at: 132)  // version 2 of the header
@@ -157,7 +157,7 @@ struct CoordinationTests {
         let address = try TestNames.address(.posix, "mutexfuzz")
         defer { cleanUp(address) }
         let count = 4_000
-        _ = try SharedMemory.open(address, size: count * ProcessMutex.byteCount, mode: .create)
+        _ = try SharedRegions.open(address, size: count * ProcessMutex.byteCount, mode: .create)
         try ChildProcess.peer("open", "\(address)", "mutex-corpus", "0", "\(count)", "\(0x10C4)").expectSuccess()
         let user = try ChildProcess.peer("open", "\(address)", "mutex-fuzz-use", "0", "\(count)", "1")
         let outcomes = try Self.outcomes(user.readLine())
@@ -173,7 +173,7 @@ struct CoordinationTests {
     func mutexScribbledWhileUsed() throws {
         let address = try TestNames.address(.posix, "mutexfuzz")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         _ = try ProcessMutex.initialize(in: region, at: 0)
         let scribbler = try ChildProcess.peer("open", "\(address)", "mutex-scribble", "0", "128", "\(0x5C1B)")
         let users = try (0..<2).map { _ in try ChildProcess.peer("open", "\(address)", "mutex-fuzz-use", "0", "1", "1500") }
@@ -201,7 +201,7 @@ struct CoordinationTests {
     func futexAcrossProcesses(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "futex")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         let word = try FutexWord(in: region, at: 256)
         word.store(7)
         let sleeper = try ChildProcess.peer("open", "\(address)", "futex-wait", "256", "7")
@@ -216,7 +216,7 @@ struct CoordinationTests {
     func futexResults() throws {
         let address = try TestNames.address(.posix, "futex")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 64, mode: .create)
+        let region = try SharedRegions.open(address, size: 64, mode: .create)
         let word = try FutexWord(in: region, at: 0)
         word.store(1)
         #expect(try word.wait(whileValueIs: 2) == .valueChanged)
@@ -231,7 +231,7 @@ struct CoordinationTests {
         let address = try TestNames.address(backend, "once")
         let counterAddress = try TestNames.address(.posix, "runs")
         defer { cleanUp(address); cleanUp(counterAddress) }
-        let counter = try SharedMemory.open(counterAddress, size: 64, mode: .create)
+        let counter = try SharedRegions.open(counterAddress, size: 64, mode: .create)
         let peers = try (0..<6).map { _ in
             try ChildProcess.peer("open", "\(counterAddress)", "once", "\(address)", "orders", "3", "10000")
         }
@@ -247,13 +247,13 @@ struct CoordinationTests {
         let address = try TestNames.address(backend, "once")
         let counterAddress = try TestNames.address(.posix, "runs")
         defer { cleanUp(address); cleanUp(counterAddress) }
-        let counter = try SharedMemory.open(counterAddress, size: 64, mode: .create)
+        let counter = try SharedRegions.open(counterAddress, size: 64, mode: .create)
         let stalled = try ChildProcess.peer("open", "\(counterAddress)", "once-stall", "\(address)", "orders", "1", "512")
         #expect(try stalled.readLine() == "initializing")
         try stalled.kill()
 
         let layout = try RegionLayout(name: "orders", version: 1, payloadByteCount: 512)
-        let initialized = try SharedMemory.openOrCreate(address, layout: layout) { fresh in
+        let initialized = try SharedRegions.openInitialized(address, layout: layout) { fresh in
             try fresh.region.storeArray([UInt8](repeating: 0xA5, count: 512), at: fresh.payloadOffset)
         }
         #expect(initialized.initializedHere)
@@ -296,7 +296,7 @@ struct CoordinationTests {
             try ChildProcess.peer("create", "\(address)", size, "write", "8", state).expectSuccess()
             var ran = false
             do {
-                let initialized = try SharedMemory.openOrCreate(
+                let initialized = try SharedRegions.openInitialized(
                     address, layout: layout, timeout: .milliseconds(20)
                 ) { fresh in
                     ran = true
@@ -324,7 +324,7 @@ struct CoordinationTests {
             let size = "\(layout.totalByteCount)"
             try ChildProcess.peer("create", "\(address)", size, "write", "8", state).expectSuccess()
             let error = #expect(throws: SharedMemoryError.self) {
-                try SharedMemory.openOrCreate(address, layout: layout) { _ in }
+                try SharedRegions.openInitialized(address, layout: layout) { _ in }
             }
             #expect(error?.code == .layoutMismatch)
         }
@@ -335,15 +335,15 @@ struct CoordinationTests {
         let address = try TestNames.address(.posix, "once")
         defer { cleanUp(address) }
         let layout = try RegionLayout(name: "orders", version: 1, payloadByteCount: 128)
-        _ = try SharedMemory.openOrCreate(address, layout: layout) { _ in }
-        let reopened = try SharedMemory.openOrCreate(address, layout: layout) { _ in Issue.record("ran twice") }
+        _ = try SharedRegions.openInitialized(address, layout: layout) { _ in }
+        let reopened = try SharedRegions.openInitialized(address, layout: layout) { _ in Issue.record("ran twice") }
         #expect(!reopened.initializedHere)
         for other in [
             try RegionLayout(name: "orders", version: 2, payloadByteCount: 128),
             try RegionLayout(name: "trades", version: 1, payloadByteCount: 128),
             try RegionLayout(name: "orders", version: 1, payloadByteCount: 64),
         ] {
-            let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.openOrCreate(address, layout: other) { _ in } }
+            let error = #expect(throws: SharedMemoryError.self) { try SharedRegions.openInitialized(address, layout: other) { _ in } }
             #expect(error?.code == .layoutMismatch)
         }
     }
@@ -354,8 +354,8 @@ struct CoordinationTests {
         let address = try TestNames.address(.posix, "once")
         defer { cleanUp(address) }
         let layout = try RegionLayout(name: "orders", version: 1, payloadByteCount: 8)
-        #expect(throws: Refused.self) { try SharedMemory.openOrCreate(address, layout: layout) { _ in throw Refused() } }
-        let second = try SharedMemory.openOrCreate(address, layout: layout) { _ in }
+        #expect(throws: Refused.self) { try SharedRegions.openInitialized(address, layout: layout) { _ in throw Refused() } }
+        let second = try SharedRegions.openInitialized(address, layout: layout) { _ in }
         #expect(second.initializedHere)
     }
 
@@ -371,8 +371,8 @@ struct CoordinationTests {
         #expect(largest.totalByteCount == Int.max)
         let address = try TestNames.address(.posix, "once")
         defer { cleanUp(address) }
-        #expect(throws: SharedMemoryError.self) { try SharedMemory.openOrCreate(address, layout: largest) { _ in } }
-        let lookup = #expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) }
+        #expect(throws: SharedMemoryError.self) { try SharedRegions.openInitialized(address, layout: largest) { _ in } }
+        let lookup = #expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: address) }
         #expect(lookup?.code == .notFound)
         #expect(try RegionLayout(name: "empty", version: 1, payloadByteCount: 0).totalByteCount == RegionLayout.headerByteCount)
     }
@@ -383,7 +383,7 @@ struct CoordinationTests {
         struct Flagged { var value: Int64; var valid: Bool }
         let address = try TestNames.address(.posix, "views")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 256, mode: .create)
+        let region = try SharedRegions.open(address, size: 256, mode: .create)
         try region.store(UInt8(7), at: 0)  // no Bool, no Side
         for load in [
             { try region.load(Bool.self, at: 0) } as () throws -> Any, { try region.load(Side.self, at: 0) },
@@ -421,7 +421,7 @@ struct CoordinationTests {
     func typedViews(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "views")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 256, mode: .create)
+        let region = try SharedRegions.open(address, size: 256, mode: .create)
         try region.store(UInt32(0xDEAD_BEEF), at: 1)  // unaligned on purpose
         #expect(try region.load(UInt32.self, at: 1) == 0xDEAD_BEEF)
         try region.storeArray([1.5, 2.5, 3.5], at: 16)
@@ -439,7 +439,7 @@ struct CoordinationTests {
     func badInput() throws {
         let address = try TestNames.address(.posix, "views")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 100, mode: .create)
+        let region = try SharedRegions.open(address, size: 100, mode: .create)
         let misaligned = #expect(throws: SharedMemoryError.self) { try SharedAtomic<UInt64>(in: region, at: 4) }
         #expect(misaligned?.code == .misaligned)
         #expect(throws: SharedMemoryError.self) { try FutexWord(in: region, at: 2) }
@@ -452,7 +452,7 @@ struct CoordinationTests {
         #expect(throws: SharedMemoryError.self) { try region.loadArray(of: UInt64.self, at: 0, count: 13) }
         #expect(throws: SharedMemoryError.self) { try region.loadArray(of: UInt64.self, at: 0, count: Int.max) }
         #expect(throws: SharedMemoryError.self) { try RegionOffset<UInt64>(byteOffset: 99).load(from: region) }
-        let reader = try SharedMemory.open(address, mode: .open, access: .readOnly)
+        let reader = try SharedRegions.open(address, mode: .open, access: .readOnly)
         let readOnly = #expect(throws: SharedMemoryError.self) { try SharedAtomic<Int>(in: reader, at: 0) }
         #expect(readOnly?.code == .readOnly)
         #expect(throws: SharedMemoryError.self) { try reader.store(UInt8(1), at: 0) }

@@ -14,7 +14,7 @@ struct CrossProcessTests {
     func peerVerifiesAndAnswers(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 1 << 20, mode: .create)
+        let region = try SharedRegions.open(address, size: 1 << 20, mode: .create)
         let message: [UInt8] = Array("hello from the test".utf8)
         try region.write(message, at: 0)
         try region.write([0xEE], at: (1 << 20) - 1)
@@ -34,7 +34,7 @@ struct CrossProcessTests {
             "expect", "20", "aabbcc", "remove")
         let reported = try #require(try peer.readLine())
         #expect(reported == address.description)
-        let region = try SharedMemory.open(address, mode: .open)
+        let region = try SharedRegions.open(address, mode: .open)
         #expect(!region.created)
         #expect(region.byteCount == 65536)
         #expect(try region.read(at: 10, count: 5) == [1, 2, 3, 4, 5])
@@ -42,7 +42,7 @@ struct CrossProcessTests {
         try peer.send("go")
         try peer.expectSuccess()
         // The peer removed the name; our mapping still works.
-        #expect(throws: SharedMemoryError.self) { try SharedMemory.open(address, mode: .open) }
+        #expect(throws: SharedMemoryError.self) { try SharedRegions.open(address, mode: .open) }
         #expect(try region.read(at: 20, count: 3) == [0xAA, 0xBB, 0xCC])
     }
 
@@ -50,7 +50,7 @@ struct CrossProcessTests {
     func readOnlyPeer(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 64, mode: .create)
+        let region = try SharedRegions.open(address, size: 64, mode: .create)
         try region.write([9], at: 0)
         let peer = try ChildProcess.peer("open", "\(address)", "ro", "expect", "0", "09", "write", "0", "01")
         let result = try peer.finish()
@@ -81,7 +81,7 @@ struct CrossProcessTests {
     func attachCount() throws {
         let address = try TestNames.address(.systemV)
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         #expect(try region.status().attachCount == 1)
         let peer = try ChildProcess.peer("open", "\(address)", "say", "attached", "wait", "close", "say", "detached", "wait")
         #expect(try peer.readLine() == "attached")
@@ -110,7 +110,7 @@ struct CrossProcessTests {
         #expect(try Ipcs.row(id: id)?.bytes == "1028")
         region = nil  // shmdt
         #expect(try Ipcs.attachCount(id: id) == 0)
-        try SharedMemory.remove(address)
+        try SharedRegions.remove(address)
         #expect(try Ipcs.row(id: id) == nil)
     }
 }

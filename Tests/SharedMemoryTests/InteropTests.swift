@@ -39,7 +39,7 @@ struct InteropTests {
         // An odd size: the library must report what C asked, not a page-rounded one.
         try Self.fixture(["\(prefix)-create", name, "5000", "640", "write", "4990", "0a0b0c0d"]).expectSuccess()
 
-        let region = try SharedMemory.open(address, mode: .open)
+        let region = try SharedRegions.open(address, mode: .open)
         #expect(region.byteCount == 5000)
         #expect(try region.read(at: 4990, count: 4) == [0x0A, 0x0B, 0x0C, 0x0D])
         #expect(try region.status().permissions == [.ownerReadWrite, .groupRead])
@@ -52,7 +52,7 @@ struct InteropTests {
         let address = try TestNames.address(backend, "interop")
         defer { cleanUp(address) }
         let (prefix, name) = try Self.cName(address)
-        let region = try SharedMemory.open(address, size: 12345, mode: .create)
+        let region = try SharedRegions.open(address, size: 12345, mode: .create)
         try region.write(Array("from swift".utf8), at: 12000)
 
         let c = try Self.fixture([
@@ -62,7 +62,7 @@ struct InteropTests {
         try c.expectSuccess()
         #expect(try region.read(at: 7, count: 2) == [0xC0, 0xDE])
         // C removed the name; the library sees it gone.
-        #expect((#expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) })?.code == .notFound)
+        #expect((#expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: address) })?.code == .notFound)
     }
 
     @Test("a semaphore set C made shows in the inventory with its count, mode and owner", .enabled(if: SharedRegionBackend.systemV.isAvailable))
@@ -90,7 +90,7 @@ struct InteropTests {
         let address = try TestNames.address(backend, "interop")
         defer { cleanUp(address) }
         let (prefix, name) = try Self.cName(address)
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         try Self.fixture(["\(prefix)-open", name, "mutex-init", "64"]).expectSuccess()
         let mutex = try ProcessMutex(in: region, at: 64)
         let increments = ["mutex-increment", "64", "512", "2000"]
@@ -107,7 +107,7 @@ struct InteropTests {
         let address = try TestNames.address(backend, "interop")
         defer { cleanUp(address) }
         let (prefix, name) = try Self.cName(address)
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         let mutex = try ProcessMutex.initialize(in: region, at: 0)
 
         let holder = try Self.fixture(["\(prefix)-open", name, "mutex-lock", "0", "wait", "mutex-unlock", "0"])

@@ -23,7 +23,7 @@ struct InventoryTests {
     func listsRegions(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend, "list")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 5000, mode: .create, permissions: [.ownerReadWrite, .groupRead])
+        let region = try SharedRegions.open(address, size: 5000, mode: .create, permissions: [.ownerReadWrite, .groupRead])
         defer { withExtendedLifetime(region) {} }
 
         let inLibrary = try SharedMemoryInventory.list(fileDirectory: FilePath(TestNames.fileDirectory))
@@ -38,7 +38,7 @@ struct InventoryTests {
         #expect(entry["backend"] as? String == backend.rawValue)
         #expect(entry["kind"] as? String == "region")
         #expect(entry["size"] as? Int == 5000)
-        #expect(entry["mode"] as? String == "0640")
+        #expect(entry["permissions"] as? String == "0640")
         #expect(entry["uid"] as? Int == Int(getuid()))
         #expect(entry["gid"] as? Int == Int(getgid()))
         #expect(entry.keys.contains("creator_alive"))
@@ -66,7 +66,7 @@ struct InventoryTests {
         #expect(!dead.isStale)
         let kept = try ChildProcess("shm", ["remove", "--stale", "\(address)"]).finish()
         #expect(kept.status == 0 && kept.output.isEmpty, "\(kept.errors)")
-        #expect(try SharedMemory.status(of: address).byteCount == 4096)
+        #expect(try SharedRegions.status(of: address).byteCount == 4096)
 
         try holder.send("go")
         try holder.expectSuccess()
@@ -76,9 +76,9 @@ struct InventoryTests {
         let report = String(decoding: removed.output, as: UTF8.self)
         #expect(report.hasPrefix("removed \(address) (id "), "\(report)")
         #expect(report.split(separator: "\n").count == 1)
-        #expect((#expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) })?.code == .notFound)
+        #expect((#expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: address) })?.code == .notFound)
         // A POSIX object records no creator: listed, never stale (`shm remove --stale` refuses it).
-        #expect(try SharedMemory.status(of: posix).byteCount == 4096)
+        #expect(try SharedRegions.status(of: posix).byteCount == 4096)
     }
 
     @Test(

@@ -65,8 +65,8 @@ struct MalformedInputTests {
     /// Malformed arguments for every verb; `ADDRESS` stands for a fresh, valid, unused address.
     static let badArguments: [[String]] = [
         ["create", "ADDRESS", "--size", "0"], ["create", "ADDRESS", "--size", "-1"], ["create", "ADDRESS", "--size", "1Q"],
-        ["create", "ADDRESS", "--size", "99999999999999999999T"], ["create", "ADDRESS", "--size", "1K", "--mode", "999"],
-        ["create", "ADDRESS", "--size", "1K", "--mode", "8"], ["create", "ADDRESS"], ["create", "ADDRESS", "--size", ""],
+        ["create", "ADDRESS", "--size", "99999999999999999999T"], ["create", "ADDRESS", "--size", "1K", "--permissions", "999"],
+        ["create", "ADDRESS", "--size", "1K", "--permissions", "8"], ["create", "ADDRESS"], ["create", "ADDRESS", "--size", ""],
         ["create", "ADDRESS", "--size", "1K", "--trust-owner", "-5"],
         ["write", "ADDRESS", "--hex", "zz"], ["write", "ADDRESS", "--hex", "abc"], ["write", "ADDRESS", "--offset", "-3", "--hex", "00"],
         ["write", "ADDRESS", "--hex", "00", "--file", "/nonexistent"], ["write", "ADDRESS", "--hex", "00"],
@@ -103,7 +103,7 @@ struct MalformedInputTests {
                     "shm \(run.arguments) exited \(result.status): \(result.errors)")
             #expect(!result.errors.isEmpty || run.arguments.isEmpty, "shm \(run.arguments) said nothing")
             if let address = run.address {
-                let lookup = #expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) }
+                let lookup = #expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: address) }
                 #expect(lookup?.code == .notFound, "shm \(run.arguments) left \(address)")
             }
         }

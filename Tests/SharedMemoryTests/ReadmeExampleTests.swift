@@ -13,11 +13,11 @@ struct ReadmeExampleTests {
         let address = try backend.address(forName: name)  // posix:/orders, sysv:0x325e96ec, ...
 
         // One process creates the region (or opens it if it is there) and writes.
-        let writer = try SharedMemory.open(address, size: 4096, mode: .openOrCreate)
+        let writer = try SharedRegions.open(address, size: 4096, mode: .openOrCreate)
         try writer.write(Array("hello".utf8), at: 0)
 
         // Another process opens the same address and reads.
-        let reader = try SharedMemory.open(address, mode: .open, access: .readOnly)
+        let reader = try SharedRegions.open(address, mode: .open, access: .readOnly)
         let greeting = String(decoding: try reader.read(at: 0, count: 5), as: UTF8.self)
 
         try writer.remove()  // the name goes; both mappings stay valid until released

@@ -12,7 +12,7 @@ struct RegionLifecycleTests {
     func createThenOpen(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
-        let creator = try SharedMemory.open(address, size: 4096, mode: .create)
+        let creator = try SharedRegions.open(address, size: 4096, mode: .create)
         #expect(creator.created)
         #expect(creator.backend == backend)
         try creator.write([0xCA, 0xFE], at: 100)
@@ -27,9 +27,9 @@ struct RegionLifecycleTests {
     func exclusiveCollision(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
-        _ = try SharedMemory.open(address, size: 64, mode: .create)
+        _ = try SharedRegions.open(address, size: 64, mode: .create)
         let error = #expect(throws: SharedMemoryError.self) {
-            try SharedMemory.open(address, size: 64, mode: .create)
+            try SharedRegions.open(address, size: 64, mode: .create)
         }
         #expect(error?.code == .alreadyExists)
         #expect(error?.hint.contains("openOrCreate") == true)
@@ -40,8 +40,8 @@ struct RegionLifecycleTests {
     func openOrCreateReportsCreated(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
-        let first = try SharedMemory.open(address, size: 128, mode: .openOrCreate)
-        let second = try SharedMemory.open(address, size: 128, mode: .openOrCreate)
+        let first = try SharedRegions.open(address, size: 128, mode: .openOrCreate)
+        let second = try SharedRegions.open(address, size: 128, mode: .openOrCreate)
         #expect(first.created)
         #expect(!second.created)
         try first.write([7], at: 0)
@@ -52,7 +52,7 @@ struct RegionLifecycleTests {
     func unnamedBackendRefusesOpen(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
         for mode in [SharedRegionOpenMode.open, .openOrCreate] {
-            let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.open(address, size: 64, mode: mode) }
+            let error = #expect(throws: SharedMemoryError.self) { try SharedRegions.open(address, size: 64, mode: mode) }
             #expect(error?.code == .unsupported)
         }
     }
@@ -63,7 +63,7 @@ struct RegionLifecycleTests {
     func exactByteCount(backend: SharedRegionBackend, size: Int) throws {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: size, mode: .create)
+        let region = try SharedRegions.open(address, size: size, mode: .create)
         #expect(region.byteCount == size)
         #expect(region.mappedByteCount == (size + 4095) / 4096 * 4096)
         #expect(try region.status().byteCount == size)
@@ -78,7 +78,7 @@ struct RegionLifecycleTests {
     func readOnlyRefusesWrites(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
-        let writer = try SharedMemory.open(address, size: 256, mode: .create)
+        let writer = try SharedRegions.open(address, size: 256, mode: .create)
         try writer.write([1, 2, 3], at: 0)
         let reader = try reopen(writer, access: .readOnly)
         #expect(reader.access == .readOnly)
@@ -93,16 +93,16 @@ struct RegionLifecycleTests {
     func removeKeepsMappings(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 8192, mode: .create)
-        let other = try SharedMemory.open(address, mode: .open)
+        let region = try SharedRegions.open(address, size: 8192, mode: .create)
+        let other = try SharedRegions.open(address, mode: .open)
         try region.remove()
-        let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.open(address, mode: .open) }
+        let error = #expect(throws: SharedMemoryError.self) { try SharedRegions.open(address, mode: .open) }
         #expect(error?.code == .notFound)
         #expect(error?.hint.contains("create it first") == true)
         try region.write([5, 6], at: 8000)
         #expect(try other.read(at: 8000, count: 2) == [5, 6])
         // The name is free again at once.
-        let successor = try SharedMemory.open(address, size: 16, mode: .create)
+        let successor = try SharedRegions.open(address, size: 16, mode: .create)
         #expect(try successor.read(at: 0, count: 1) == [0])
     }
 
@@ -111,12 +111,12 @@ struct RegionLifecycleTests {
         let address = try TestNames.address(backend)
         let other = try TestNames.address(backend)
         defer { cleanUp(address); cleanUp(other) }
-        let region = try SharedMemory.open(address, size: 100, mode: .create)
+        let region = try SharedRegions.open(address, size: 100, mode: .create)
         let status = try region.status()
         #expect(status.permissions == [.ownerReadWrite])
         #expect(status.byteCount == 100)
         #expect(status.ownerUserID == getuid())
-        let wider = try SharedMemory.open(other, size: 100, mode: .create, permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        let wider = try SharedRegions.open(other, size: 100, mode: .create, permissions: [.ownerReadWrite, .groupRead, .otherRead])
         #expect(try wider.status().permissions.rawValue == 0o644)
         #expect((status.attachCount != nil) == backend.capabilities.contains(.reportsAttachCount))
     }
@@ -125,7 +125,7 @@ struct RegionLifecycleTests {
     func openWithSize(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 1000, mode: .create)
+        let region = try SharedRegions.open(address, size: 1000, mode: .create)
         #expect(try reopen(region, size: 10).byteCount == 10)
         let error = #expect(throws: SharedMemoryError.self) { try reopen(region, size: 1001) }
         #expect(error?.code == .invalidSize)
@@ -136,7 +136,7 @@ struct RegionLifecycleTests {
     func resize(backend: SharedRegionBackend) throws {
         let address = try TestNames.address(backend)
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 100, mode: .create)
+        let region = try SharedRegions.open(address, size: 100, mode: .create)
         try region.write([1], at: 99)
         let resizable = try #require(region as? any ResizableRegion)
         try resizable.resize(to: 1 << 20)
@@ -156,7 +156,7 @@ struct RegionLifecycleTests {
         var options = SharedRegionOptions()
         options.prefault = true
         options.lockInMemory = true
-        let region = try SharedMemory.open(address, size: 1 << 16, mode: .create, options: options)
+        let region = try SharedRegions.open(address, size: 1 << 16, mode: .create, options: options)
         try region.write([1, 2, 3], at: 0)
         try region.flush()
         try region.flush(.asynchronous)
@@ -170,13 +170,13 @@ struct RegionLifecycleTests {
         var options = SharedRegionOptions()
         options.hugePages = true
         do throws(SharedMemoryError) {
-            let region = try SharedMemory.open(address, size: 2 << 20, mode: .create, options: options)
+            let region = try SharedRegions.open(address, size: 2 << 20, mode: .create, options: options)
             try region.write([1], at: 0)
             #expect(try region.read(at: 0, count: 1) == [1])
         } catch {
             #expect(error.code == .unsupported)
             if backend.capabilities.contains(.named) {
-                #expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) }
+                #expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: address) }
             }
         }
     }
@@ -188,10 +188,10 @@ struct RegionLifecycleTests {
         var options = SharedRegionOptions()
         options.removeWhenDeinitialized = true
         do {
-            let region = try SharedMemory.open(address, size: 64, mode: .create, options: options)
-            #expect(try SharedMemory.status(of: address).byteCount == region.byteCount)
+            let region = try SharedRegions.open(address, size: 64, mode: .create, options: options)
+            #expect(try SharedRegions.status(of: address).byteCount == region.byteCount)
         }
-        let error = #expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) }
+        let error = #expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: address) }
         #expect(error?.code == .notFound)
     }
 }

@@ -9,7 +9,7 @@ struct SPSCRingHandoffTests {
     @Test("a million sleep announcements across two processes, no wake-up lost, every message in order")
     func millionHandoffs() throws {
         let capacity = 64  // four 8-byte messages: both sides find it full or empty all the time
-        let region = try SharedMemory.open(
+        let region = try SharedRegions.open(
             try TestNames.address(.posix, "handoff"), size: SPSCRing.byteCount(capacity: capacity), mode: .create)
         defer { try? region.remove() }
         try SPSCRing.initialize(in: region, capacity: capacity)

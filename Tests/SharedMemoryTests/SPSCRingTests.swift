@@ -13,7 +13,7 @@ enum Sanitizer {
 struct SPSCRingTests {
     /// A region holding one initialized ring of `capacity` data bytes.
     func ring(_ backend: SharedRegionBackend = .posix, capacity: Int) throws -> any SharedRegion {
-        let region = try SharedMemory.open(
+        let region = try SharedRegions.open(
             try TestNames.address(backend, "ring"), size: SPSCRing.byteCount(capacity: capacity), mode: .create)
         try SPSCRing.initialize(in: region, capacity: capacity)
         return region
@@ -108,7 +108,7 @@ struct SPSCRingTests {
     func badRings() throws {
         let address = try TestNames.address(.posix, "ring")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         #expect(throws: SharedMemoryError.self) { try SPSCRing.Consumer(in: region) }
         for capacity in [0, 32, 100, 1 << 20] {
             #expect(throws: SharedMemoryError.self) { try SPSCRing.initialize(in: region, capacity: capacity) }

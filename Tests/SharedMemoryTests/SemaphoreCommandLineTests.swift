@@ -47,14 +47,14 @@ struct SemaphoreCommandLineTests {
         #expect(object["address"] as? String == text)
         #expect(object["backend"] as? String == "sysv")
         #expect(object["count"] as? Int == 3)
-        #expect(object["mode"] as? String == "0600")
+        #expect(object["permissions"] as? String == "0600")
         #expect(object["uid"] as? Int == Int(getuid()))
         #expect(object["gid"] as? Int == Int(getgid()))
         #expect(object["values"] as? [Int] == [1, 0, 5])
         #expect(object["otime"] as? Int != nil)
         #expect(object["ctime"] as? Int != nil)
         #expect(object["waiting"] as? [Int] == [0, 0, 0])
-        #expect(try Self.shm("sem", "stat", text).output.contains("mode          0600"))
+        #expect(try Self.shm("sem", "stat", text).output.contains("permissions   0600"))
 
         #expect(try Self.shm("sem", "remove", text).status == 0)
         let gone = try Self.shm("sem", "get", text)
@@ -62,12 +62,12 @@ struct SemaphoreCommandLineTests {
         #expect(gone.errors.contains("hint: no semaphore set exists at \(text)"))
     }
 
-    @Test("create --mode, and an exclusive collision that names sem remove")
+    @Test("create --permissions, and an exclusive collision that names sem remove")
     func createOptions() throws {
         let address = try SemaphoreTests.newAddress()
         let text = address.description
         defer { removeSemaphores(address) }
-        #expect(try Self.shm("sem", "create", text, "--values", "0,0", "--mode", "640").status == 0)
+        #expect(try Self.shm("sem", "create", text, "--values", "0,0", "--permissions", "640").status == 0)
         let collision = try Self.shm("sem", "create", text, "--count", "2")
         #expect(collision.status == 1)
         #expect(collision.errors.contains("shm sem remove \(text)"))
@@ -121,7 +121,7 @@ struct SemaphoreCommandLineTests {
             ["create", "posix:/smtest-sem", "--count", "1"], ["create", "sysv:0x5e3a0bad"],
             ["create", "sysv:0x5e3a0bad", "--count", "0"], ["create", "sysv:0x5e3a0bad", "--count", "2", "--values", "1,2,3"],
             ["create", "sysv:0x5e3a0bad", "--values", "40000"], ["create", "sysv:0x5e3a0bad", "--values", "1,x"],
-            ["create", "sysv:0x5e3a0bad", "--count", "1", "--mode", "999"], ["create", "sysv:id=5", "--count", "1"],
+            ["create", "sysv:0x5e3a0bad", "--count", "1", "--permissions", "999"], ["create", "sysv:id=5", "--count", "1"],
             ["get", "sysv:0x5e3a0bad"], ["get", "sysv:id=x"], ["set", "sysv:0x5e3a0bad", "0"],
             ["set", "sysv:0x5e3a0bad", "0", "1"], ["set", "sysv:0x5e3a0bad", "0", "1", "--values", "1"],
             ["op", "sysv:0x5e3a0bad"], ["op", "sysv:0x5e3a0bad", "0-1"], ["op", "sysv:0x5e3a0bad", "0:1"],

@@ -186,7 +186,7 @@ struct SemaphoreTests {
         let counter = try TestNames.address(.posix, "counter")
         defer { removeSemaphores(semaphores); cleanUp(counter) }
         let set = try SystemVSemaphoreSet(semaphores, mode: .create, initialValues: [1])
-        let region = try SharedMemory.open(counter, size: 4096, mode: .create)
+        let region = try SharedRegions.open(counter, size: 4096, mode: .create)
         let (processes, increments) = (4, 2000)
         let peers = try (0..<processes).map { _ in
             try ChildProcess.peer("sem-count", "\(semaphores)", "\(counter)", "64", "\(increments)")

@@ -19,7 +19,7 @@ struct StressTests {
         for index in 0..<64 {
             let address = try TestNames.address(backend, "many")
             addresses.append(address)
-            regions.append(try SharedMemory.open(address, size: 4096 + index, mode: .create))
+            regions.append(try SharedRegions.open(address, size: 4096 + index, mode: .create))
             try regions[index].write([UInt8(index)], at: 4095 + index)
         }
         let peers = try (0..<4).map { _ in
@@ -38,7 +38,7 @@ struct StressTests {
             try region.remove()
         }
         for address in addresses {
-            #expect((#expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) })?.code == .notFound)
+            #expect((#expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: address) })?.code == .notFound)
         }
     }
 
@@ -51,8 +51,8 @@ struct StressTests {
             let result = try peer.finish()
             #expect(result.status == 0, "\(String(decoding: result.output, as: UTF8.self)) \(result.errors)")
         }
-        try? SharedMemory.remove(address)
-        #expect((#expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) })?.code == .notFound)
+        try? SharedRegions.remove(address)
+        #expect((#expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: address) })?.code == .notFound)
     }
 
     /// A System V object this process just created can be removed by key by another one before
@@ -87,7 +87,7 @@ struct StressTests {
             var options = SharedRegionOptions()
             options.sizeWait = .zero
             do {
-                let region = try SharedMemory.open(address, mode: .open, options: options)
+                let region = try SharedRegions.open(address, mode: .open, options: options)
                 #expect(region.byteCount == size)
                 // Whole means sized: the bytes are zero until the creator writes them.
                 #expect([[0x00], [0x5A]].contains(try region.read(at: 0, count: 1)))
@@ -96,12 +96,12 @@ struct StressTests {
             }
             // What is left: a System V segment is stale (creator killed, nothing attached) and
             // `shm remove --stale` takes it; a POSIX or file object is whole, removed by name.
-            if backend == .systemV, (try? SharedMemory.status(of: address)) != nil {
+            if backend == .systemV, (try? SharedRegions.status(of: address)) != nil {
                 let removed = try ChildProcess("shm", ["remove", "--stale", "\(address)"]).finish()
                 #expect(String(decoding: removed.output, as: UTF8.self).hasPrefix("removed \(address)"), "\(removed.errors)")
             }
-            try? SharedMemory.remove(address)
-            #expect((#expect(throws: SharedMemoryError.self) { try SharedMemory.status(of: address) })?.code == .notFound)
+            try? SharedRegions.remove(address)
+            #expect((#expect(throws: SharedMemoryError.self) { try SharedRegions.status(of: address) })?.code == .notFound)
         }
     }
 }

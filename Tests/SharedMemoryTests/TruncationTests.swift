@@ -14,7 +14,7 @@ struct TruncationTests {
     /// A region of four pages, filled, then cut to one page by a peer.
     static func cutRegion(_ backend: SharedRegionBackend) throws -> (RegionAddress, any SharedRegion) {
         let address = try TestNames.address(backend, "cut")
-        let region = try SharedMemory.open(address, size: 4 * page, mode: .create)
+        let region = try SharedRegions.open(address, size: 4 * page, mode: .create)
         try region.write([UInt8](repeating: 0x5A, count: 4 * page))
         try ChildProcess.peer("open", "\(address)", "truncate", "\(page)").expectSuccess()
         return (address, region)
@@ -85,7 +85,7 @@ struct TruncationTests {
     func previousHandler(kind: String) throws {
         let address = try TestNames.address(.posix, "cut")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4 * Self.page, mode: .create)
+        let region = try SharedRegions.open(address, size: 4 * Self.page, mode: .create)
         let (status, output) = try Self.runCut(region, Self.victim(address, before: ["sigbus-handler", kind]))
         #expect(status == 0, "\(output)")
         #expect(output.contains("made the object smaller"), "the guarded read was not .truncated: \(output)")
@@ -98,7 +98,7 @@ struct TruncationTests {
     func defaultAction(kind: String) throws {
         let address = try TestNames.address(.posix, "cut")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4 * Self.page, mode: .create)
+        let region = try SharedRegions.open(address, size: 4 * Self.page, mode: .create)
         let steps = kind == "ignore"
             ? Self.victim(address, before: ["sigbus-handler", "ignore"], between: ["raise-sigbus"])
             : Self.victim(address)

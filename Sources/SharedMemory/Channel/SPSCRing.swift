@@ -58,7 +58,7 @@ public enum SPSCRing {
     public static let defaultWaitStrategy = SpinThenWait(spins: 2048)
 
     /// Writes an empty ring's header at `offset`. Do it once, before either side attaches
-    /// (for example in `SharedMemory.openOrCreate(_:layout:initializer:)`), or let
+    /// (for example in `SharedRegions.openInitialized(_:layout:initializer:)`), or let
     /// `Producer(in:at:initializingCapacity:)` do it.
     ///
     /// - Parameters:

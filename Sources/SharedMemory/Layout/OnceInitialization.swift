@@ -1,6 +1,6 @@
 import SystemPackage
 
-extension SharedMemory {
+extension SharedRegions {
     /// Opens or creates a region whose payload is initialized exactly once, whichever of
     /// several racing processes gets there first.
     ///
@@ -15,11 +15,11 @@ extension SharedMemory {
     ///   - address: any named backend's address (a memfd cannot be opened by others).
     ///   - layout: the identifier, version and payload size the header must carry.
     ///   - permissions: the mode of a created object; 0600 by default.
-    ///   - options: as for `SharedMemory.open`.
+    ///   - options: as for `SharedRegions.open`.
     ///   - timeout: how long to wait for a live initializer before `.timedOut`.
     ///   - initializer: fills the payload, starting at `payloadOffset`; if it throws, the
     ///     region goes back to uninitialized and the error is rethrown.
-    public static func openOrCreate(
+    public static func openInitialized(
         _ address: RegionAddress, layout: RegionLayout, permissions: FilePermissions = .ownerReadWrite,
         options: SharedRegionOptions = .default, timeout: Duration = .seconds(10),
         initializer: (InitializedRegion) throws -> Void

@@ -22,7 +22,7 @@ import SystemPackage
 /// it: give a timeout (`lock(timeout:)`) wherever a peer may misbehave.
 ///
 /// One process initializes the mutex (`initialize(in:at:)`) before the others attach to it
-/// (`init(in:at:)`); `SharedMemory.openOrCreate(_:layout:initializer:)` is a safe place to do that.
+/// (`init(in:at:)`); `SharedRegions.openInitialized(_:layout:initializer:)` is a safe place to do that.
 /// Lock and unlock on the same thread: a Swift task may resume on another thread after `await`.
 public struct ProcessMutex: @unchecked Sendable {
     // @unchecked: the pointers target shared memory that is only touched atomically.

@@ -28,7 +28,7 @@ extension ComparisonRun {
         }
     }
 
-    /// Create + map + unmap + remove, through `SharedMemory.open` and `remove()`, against C.
+    /// Create + map + unmap + remove, through `SharedRegions.open` and `remove()`, against C.
     func lifecycle() throws -> [ComparisonResult] {
         var results: [ComparisonResult] = []
         for (backend, mechanism) in mechanisms {
@@ -43,7 +43,7 @@ extension ComparisonRun {
                         swift: { count in
                             try (0..<count).map { _ in
                                 try timed {
-                                    let region = try SharedMemory.open(swiftTarget.address, size: size.bytes, mode: .create)
+                                    let region = try SharedRegions.open(swiftTarget.address, size: size.bytes, mode: .create)
                                     try region.remove()
                                 }
                             }
@@ -66,13 +66,13 @@ extension ComparisonRun {
                 try cleanUp.checkpoint()
                 let swiftTarget = try target(backend, uniqueName("attach"))
                 let cTarget = try target(backend, uniqueName("attach-c"))
-                let existing = try SharedMemory.open(swiftTarget.address, size: size.bytes, mode: .create)
+                let existing = try SharedRegions.open(swiftTarget.address, size: size.bytes, mode: .create)
                 defer { try? existing.remove() }
                 let reopen: () throws -> Void
                 if let memfd = existing as? MemfdRegion {
                     reopen = { _ = try MemfdRegion(adopting: memfd.descriptor.duplicate()) }
                 } else {
-                    reopen = { _ = try SharedMemory.open(swiftTarget.address, mode: .open) }
+                    reopen = { _ = try SharedRegions.open(swiftTarget.address, mode: .open) }
                 }
                 results.append(
                     try compare(

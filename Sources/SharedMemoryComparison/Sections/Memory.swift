@@ -23,11 +23,11 @@ extension ComparisonRun {
                 swift: { count in
                     try (0..<count).map { _ in
                         let address = try target(.posix, uniqueName("touch")).address
-                        let creator = try SharedMemory.open(address, size: size, mode: .create)
+                        let creator = try SharedRegions.open(address, size: size, mode: .create)
                         defer { try? creator.remove() }
                         var region: (any SharedRegion)?
                         let sample = try timed {
-                            region = try SharedMemory.open(address, mode: .open, options: regionOptions)
+                            region = try SharedRegions.open(address, mode: .open, options: regionOptions)
                             try region?.withUnsafeMutableBytes { bytes in
                                 for page in stride(from: 0, to: bytes.count, by: 4096) { bytes[page] = 1 }
                             }
@@ -52,7 +52,7 @@ extension ComparisonRun {
         options.prefault = true
         let address = try target(.posix, uniqueName("copy")).address
         let cName = try target(.posix, uniqueName("copy-c")).cName
-        let region = try SharedMemory.open(address, size: size, mode: .create, options: options)
+        let region = try SharedRegions.open(address, size: size, mode: .create, options: options)
         defer { try? region.remove() }
         try region.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }  // as the C side does
         let source = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
@@ -83,7 +83,7 @@ extension ComparisonRun {
         var options = SharedRegionOptions()
         options.prefault = true
         let address = try target(.posix, uniqueName("guarded")).address
-        let region = try SharedMemory.open(address, size: size, mode: .create, options: options)
+        let region = try SharedRegions.open(address, size: size, mode: .create, options: options)
         defer { try? region.remove() }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
         defer { buffer.deallocate() }

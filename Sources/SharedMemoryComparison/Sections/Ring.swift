@@ -129,7 +129,7 @@ extension ComparisonRun {
         let address = try target(.posix, uniqueName("ring")).address
         var regionOptions = SharedRegionOptions()
         regionOptions.prefault = true
-        let region = try SharedMemory.open(address, size: Self.resultOffset + 64, mode: .create, options: regionOptions)
+        let region = try SharedRegions.open(address, size: Self.resultOffset + 64, mode: .create, options: regionOptions)
         do {
             try SPSCRing.initialize(in: region, capacity: Self.ringCapacity)
             return (region, try startPeer([role[0], address.description] + role.dropFirst()))

@@ -59,7 +59,7 @@ extension ComparisonRun {
             return samples
         }
         let address = try target(.posix, uniqueName("trip")).address
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         defer { try? region.remove() }
         let peer = try startPeer(["round-trip", kind, address.description, "\(total)"])
         if kind == "spin" {

@@ -11,7 +11,7 @@ let arguments = CommandLine.arguments
 guard arguments.count == 4, let count = Int(arguments[2]), let size = Int(arguments[3]) else {
     fatalError("usage: AllocationProbe ADDRESS COUNT SIZE")
 }
-let region = try SharedMemory.open(arguments[1], size: SPSCRing.byteCount(capacity: 4096), mode: .create)
+let region = try SharedRegions.open(arguments[1], size: SPSCRing.byteCount(capacity: 4096), mode: .create)
 defer { try? region.remove() }
 try SPSCRing.initialize(in: region, capacity: 4096)
 var producer = try SPSCRing.Producer(in: region)

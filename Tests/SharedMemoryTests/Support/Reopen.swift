@@ -13,5 +13,5 @@ func reopen(
         let copy = try memfd.descriptor.duplicate()
         return try MemfdRegion(adopting: copy, size: size, access: access)
     }
-    return try SharedMemory.open(region.address, size: size, mode: .open, access: access)
+    return try SharedRegions.open(region.address, size: size, mode: .open, access: access)
 }

@@ -20,7 +20,7 @@ enum TestNames {
 
 /// Removes what a test made, whatever happened: used in `defer`.
 func cleanUp(_ address: RegionAddress) {
-    try? SharedMemory.remove(address)
+    try? SharedRegions.remove(address)
 }
 
 func hex(_ bytes: [UInt8]) -> String {

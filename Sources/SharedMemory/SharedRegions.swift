@@ -1,11 +1,11 @@
 import SystemPackage
 
 /// Entry points that pick the backend from the address.
-public enum SharedMemory {
+public enum SharedRegions {
     /// Creates or opens the region at `address`, with the backend the address names.
     ///
     /// ```swift
-    /// let region = try SharedMemory.open("posix:/orders", size: 4096, mode: .openOrCreate)
+    /// let region = try SharedRegions.open("posix:/orders", size: 4096, mode: .openOrCreate)
     /// try region.write([1, 2, 3], at: 0)
     /// ```
     ///
