@@ -47,16 +47,19 @@ extension SharedRegions {
                     if header.claim(from: state, by: me) {
                         return try header.initialize(by: me, region: region, zeroing: true, initializer)
                     }
+                } else if clock.now < deadline {
+                    // Sleep until the state changes, waking now and then to check the initializer lives.
+                    _ = try header.phaseWord.wait(whileValueIs: state.futexValue, timeout: .milliseconds(50))
                     continue
                 }
-                guard clock.now < deadline else {
-                    throw SharedMemoryError(
-                        code: .timedOut, operation: "openOrCreate", address: address.description,
-                        message: "process \(state.pid) is still initializing the region after \(timeout)",
-                        hint: "its initializer may be stuck; pass a longer timeout, or end process \(state.pid)")
-                }
-                // Sleep until the state changes, waking now and then to check the initializer lives.
-                _ = try header.phaseWord.wait(whileValueIs: state.futexValue, timeout: .milliseconds(50))
+            }
+            // A live initializer past the deadline, or a lost claim: a state word that keeps
+            // changing under every claim (racing openers, or a peer writing it) ends at the deadline too.
+            guard clock.now < deadline else {
+                throw SharedMemoryError(
+                    code: .timedOut, operation: "openOrCreate", address: address.description,
+                    message: "process \(state.pid) is still initializing the region after \(timeout)",
+                    hint: "its initializer may be stuck; pass a longer timeout, or end process \(state.pid)")
             }
         }
     }
