@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSharedMemoryShims
 import SystemPackage
 
 extension SystemVSemaphoreSet {
@@ -23,18 +22,9 @@ extension SystemVSemaphoreSet {
         try SemaphoreInput.checkTimeout(timeout, address)
         let clock = ContinuousClock()
         let deadline = timeout.map { clock.now + $0 }
-        let id = self.id
         while true {
-            let result = buffers.withUnsafeMutableBufferPointer { buffers in
-                SystemCall.value(retryingInterrupts: false) {
-                    guard let deadline else {
-                        return CSharedMemoryShims_semtimedop(id, buffers.baseAddress, buffers.count, nil)
-                    }
-                    // Recomputed on every round, so a signal does not restart the full timeout.
-                    var remaining = timespec(max(clock.now.duration(to: deadline), .zero))
-                    return CSharedMemoryShims_semtimedop(id, buffers.baseAddress, buffers.count, &remaining)
-                }
-            }
+            // The time left is recomputed on every round, so a signal does not restart the full timeout.
+            let result = SemaphoreCall.operate(id, &buffers, timeout: deadline.map { max(clock.now.duration(to: $0), .zero) })
             switch result {
             case .success:
                 return .applied

@@ -64,8 +64,8 @@ public final class SystemVSemaphoreSet: Sendable {
                 let count = try SemaphoreInput.countForCreating(wanted, given)
                 let key = try resolved.creationKey()
                 // Marked from the first instant, so no opener ever takes it for a foreign set.
-                let flags = IPC_CREAT | IPC_EXCL | Int32(permissions.rawValue & 0o777 | Self.initializingMark)
-                let created = SystemCall.value { semget(key, Int32(count), flags) }
+                let created = SemaphoreCall.create(
+                    key: key, count: count, mode: permissions.rawValue & 0o777 | Self.initializingMark)
                 if case .failure(let error) = created, error != .fileExists {
                     try Capacity.checkSemaphoreSet(of: count, given)  // name the limit that refused it
                 }
@@ -74,7 +74,7 @@ public final class SystemVSemaphoreSet: Sendable {
                     try Self.initialize(
                         id, values: initialValues ?? Array(repeating: 0, count: count), permissions: permissions, given)
                 } catch {
-                    _ = CSharedMemoryShims_semctl(id, 0, IPC_RMID)  // leave nothing half-made behind
+                    _ = SemaphoreCall.remove(id)  // leave nothing half-made behind
                     throw error
                 }
                 return (id, count)
@@ -135,18 +135,14 @@ public final class SystemVSemaphoreSet: Sendable {
     ) throws(SharedMemoryError) {
         // Another process may remove the new set by key at any point (`vanishedID`): that is
         // `.notFound`, and open-or-create tries again.
-        var shorts = values.map { UInt16($0) }
-        _ = try SystemCall.value { CSharedMemoryShims_semctl_array(id, SETALL, &shorts) }
-            .vanishedID.get("semctl(SETALL)", address)
+        try SemaphoreCall.setValues(id, values.map { UInt16($0) }).vanishedID.get("semctl(SETALL)", address)
         let up = sembuf(sem_num: 0, sem_op: 1, sem_flg: Int16(IPC_NOWAIT))
         let down = sembuf(sem_num: 0, sem_op: -1, sem_flg: Int16(IPC_NOWAIT))
         var stamp = values[0] < SemaphoreLimits.maximumValue ? [up, down] : [down, up]
-        _ = try SystemCall.value { CSharedMemoryShims_semtimedop(id, &stamp, stamp.count, nil) }
-            .vanishedID.get("semop", address)
+        try SemaphoreCall.operate(id, &stamp, timeout: nil).vanishedID.get("semop", address)
         var status = try kernelStatus(id, address)
         status.sem_perm.mode = permissions.rawValue & 0o777
-        _ = try SystemCall.value { CSharedMemoryShims_semctl_status(id, IPC_SET, &status) }
-            .vanishedID.get("semctl(IPC_SET)", address)
+        try SemaphoreCall.set(id, status).vanishedID.get("semctl(IPC_SET)", address)
     }
 
     /// The set's size once it is ready to use, waiting up to `wait` for a creator using this
@@ -176,8 +172,7 @@ public final class SystemVSemaphoreSet: Sendable {
     {
         guard UInt32(status.sem_perm.mode) & initializingMark != 0, status.sem_otime == 0 else { return false }
         for index in 0..<Int32(status.sem_nsems) {
-            let lastPID = try SystemCall.value { CSharedMemoryShims_semctl(id, index, GETPID) }
-                .get("semctl(GETPID)", semaphoreSet: address)
+            let lastPID = try SemaphoreCall.query(id, Int(index), .lastProcessID).get("semctl(GETPID)", semaphoreSet: address)
             if lastPID != 0 { return false }
         }
         return true
@@ -186,15 +181,12 @@ public final class SystemVSemaphoreSet: Sendable {
     /// The id of the existing set an identifier names (`semget(key, 0, 0)`).
     static func existingID(_ identifier: SystemVIdentifier) throws(SharedMemoryError) -> Int32 {
         try identifier.existingID { key throws(SharedMemoryError) in
-            try SystemCall.value { semget(key, 0, 0) }.get("semget", .systemV(identifier))
+            try SemaphoreCall.find(key: key).get("semget", .systemV(identifier))
         }
     }
 
     static func kernelStatus(_ id: Int32, _ address: RegionAddress) throws(SharedMemoryError) -> semid_ds {
-        var status = semid_ds()
-        _ = try SystemCall.value { CSharedMemoryShims_semctl_status(id, IPC_STAT, &status) }
-            .get("semctl(IPC_STAT)", semaphoreSet: address)
-        return status
+        try SemaphoreCall.status(id).get("semctl(IPC_STAT)", semaphoreSet: address)
     }
 
     /// Removes the set at once (`semctl(IPC_RMID)`): every process waiting on it wakes with
@@ -214,7 +206,6 @@ public final class SystemVSemaphoreSet: Sendable {
     }
 
     private static func removeSet(_ id: Int32, _ address: RegionAddress) throws(SharedMemoryError) {
-        _ = try SystemCall.value { CSharedMemoryShims_semctl(id, 0, IPC_RMID) }
-            .get("semctl(IPC_RMID)", semaphoreSet: address)
+        try SemaphoreCall.remove(id).get("semctl(IPC_RMID)", semaphoreSet: address)
     }
 }
