@@ -130,6 +130,32 @@ struct CoordinationTests {
         try mutex.unlock()
     }
 
+    @Test("a thread that ends holding the mutex (its process lives on) counts as dead to the next locker")
+    func ownerThreadEnded() throws {
+        final class Holder: Sendable {
+            let mutex: ProcessMutex
+            init(_ mutex: ProcessMutex) { self.mutex = mutex }
+        }
+        let address = try TestNames.address(.posix, "robust")
+        defer { cleanUp(address) }
+        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let mutex = try ProcessMutex.initialize(in: region, at: 0)
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(Holder(mutex)).toOpaque()
+        #expect(pthread_create(&thread, nil, { context in
+            let holder = Unmanaged<Holder>.fromOpaque(context!).takeRetainedValue()
+            return (try? holder.mutex.lock()) == .acquired ? UnsafeMutableRawPointer(bitPattern: 1) : nil
+        }, context) == 0)
+        var locked: UnsafeMutableRawPointer?
+        #expect(pthread_join(thread, &locked) == 0)
+        #expect(locked != nil)
+        #expect(try mutex.tryLock() == .acquiredPreviousOwnerDied)
+        try mutex.markConsistent()
+        try mutex.unlock()
+        #expect(try mutex.lock() == .acquired)
+        try mutex.unlock()
+    }
+
     @Test("a mutex nobody initialized (zeros, other bytes, another version) is .layoutMismatch, here and in a peer")
     func mutexUninitialized() throws {
         let address = try TestNames.address(.posix, "mutex")

@@ -1,4 +1,4 @@
-// ProcessMutex from C: the protocol of Sources/SharedMemory/Coordination/ProcessMutex.swift, minus
+// ProcessMutex from C: the protocol of Sources/SharedMemory/Locks/ProcessMutex.swift, minus
 // the takeover from a dead holder (the library checks, after each 100 ms sleep, whether the
 // recorded holder still runs; this version only waits, and is recorded so that the library can
 // take over from it).
