@@ -1,7 +1,7 @@
 import SystemPackage
 
 /// Regular files mapped `MAP_SHARED`, named by absolute paths.
-struct MappedFileDriver: RegionDriver {
+struct MappedFileDriver: NamedDescriptorDriver {
     var capabilities: SharedRegionBackend.Capabilities { [.named, .persistent, .resizable, .survivesReboot] }
     var displayName: String { "mapped file" }
     var isAvailable: Bool { Environment.mayUse(FileLocation.directory, writable: true) }
@@ -18,12 +18,6 @@ struct MappedFileDriver: RegionDriver {
         try MappedFileRegion(address, size: size, mode: mode, access: access, permissions: permissions, options: options)
     }
 
-    func remove(_ address: RegionAddress) throws(SharedMemoryError) { try namespace(address).remove() }
-
-    func status(of address: RegionAddress) throws(SharedMemoryError) -> SharedRegionStatus {
-        try MappedDescriptor.statusOfNamed(try namespace(address))
-    }
-
     func checkHugePages(_ address: RegionAddress) throws(SharedMemoryError) {
         throw .unsupported(
             "huge pages", address, "regular files are not backed by huge pages",
@@ -32,10 +26,6 @@ struct MappedFileDriver: RegionDriver {
 
     func room(for address: RegionAddress) -> (bytes: Int, place: String)? {
         (try? namespace(address)).flatMap { Capacity.freeSpace(of: $0.directory) }
-    }
-
-    func ownership(of address: RegionAddress, semaphoreSet: Bool) -> String? {
-        (try? namespace(address)).flatMap { ObjectOwnership.describeFile($0.filesystemPath) }
     }
 
     func namespace(_ address: RegionAddress) throws(SharedMemoryError) -> FileNamespace {

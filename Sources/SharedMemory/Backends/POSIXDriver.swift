@@ -1,7 +1,7 @@
 import SystemPackage
 
 /// POSIX objects: `shm_open` names, which glibc keeps as files in `/dev/shm`.
-struct POSIXDriver: RegionDriver {
+struct POSIXDriver: NamedDescriptorDriver {
     var capabilities: SharedRegionBackend.Capabilities { [.named, .persistent, .resizable] }
     var displayName: String { "POSIX" }
     var isAvailable: Bool { Environment.mayUse("/dev/shm", writable: true) }
@@ -15,22 +15,12 @@ struct POSIXDriver: RegionDriver {
         try POSIXRegion(address, size: size, mode: mode, access: access, permissions: permissions, options: options)
     }
 
-    func remove(_ address: RegionAddress) throws(SharedMemoryError) { try namespace(address).remove() }
-
-    func status(of address: RegionAddress) throws(SharedMemoryError) -> SharedRegionStatus {
-        try MappedDescriptor.statusOfNamed(try namespace(address))
-    }
-
     /// tmpfs objects get transparent huge pages unless `shmem_enabled` says never or deny.
     func checkHugePages(_ address: RegionAddress) throws(SharedMemoryError) {
         try HugePages.requireTransparentShmem(address)
     }
 
     func room(for address: RegionAddress) -> (bytes: Int, place: String)? { Capacity.freeSpace(of: "/dev/shm") }
-
-    func ownership(of address: RegionAddress, semaphoreSet: Bool) -> String? {
-        (try? namespace(address)).flatMap { ObjectOwnership.describeFile($0.filesystemPath) }
-    }
 
     func namespace(_ address: RegionAddress) throws(SharedMemoryError) -> POSIXNamespace {
         guard case .posix(let name) = address else { throw .wrongBackend(address, expected: .posix) }
