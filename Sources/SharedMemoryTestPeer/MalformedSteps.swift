@@ -151,7 +151,7 @@ struct StructureUser {
         self.kind = kind
         self.offset = offset
         self.address = try RegionAddress(parsing: address)
-        region = try SharedMemory.open(self.address, mode: .open)
+        region = try SharedRegions.open(self.address, mode: .open)
     }
 
     /// What came of each call of one use, space-separated: a word for a success, "error:CODE"
@@ -161,7 +161,7 @@ struct StructureUser {
         case "once":
             return outcome {
                 // No wait for an initializer that looks alive: a peer's pid in the header is no promise.
-                let opened = try SharedMemory.openOrCreate(address, layout: Self.layout, timeout: .zero) { fresh in
+                let opened = try SharedRegions.openInitialized(address, layout: Self.layout, timeout: .zero) { fresh in
                     try fresh.region.store(UInt64(0xA5A5), at: fresh.payloadOffset)
                 }
                 _ = try opened.region.load(UInt64.self, at: opened.payloadOffset)

@@ -41,11 +41,11 @@ struct MalformedRegionTests {
     /// A fresh region holding a valid instance of the structure at offset 0; its valid bytes.
     static func prepare(_ kind: String) throws -> (address: RegionAddress, region: any SharedRegion, template: [UInt8]) {
         let address = try TestNames.address(.posix, "malformed")
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         switch kind {
         case "once":
             let layout = try RegionLayout(name: "malformed", version: 1, payloadByteCount: 192)
-            _ = try SharedMemory.openOrCreate(address, layout: layout) { _ in }
+            _ = try SharedRegions.openInitialized(address, layout: layout) { _ in }
             return (address, region, try region.read(at: 0, count: RegionLayout.headerByteCount))
         case "views":
             // An offset to follow, a step, a count and a start: 32 bytes, as a C struct would lay them out.

@@ -29,7 +29,10 @@ struct TruncationTests {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.page, alignment: 16)
         defer { buffer.deallocate() }
         let calls: [(name: String, call: () throws -> Void)] = [
+            // Sizes the guard copies in each of its two ways (rep movsb where it is fast, sigsetjmp between).
             ("read", { _ = try region.read(at: gone, count: 16) }),
+            ("read of 1000 bytes", { _ = try region.read(at: gone, count: 1000) }),
+            ("write of 1000 bytes", { try region.write([UInt8](repeating: 1, count: 1000), at: gone) }),
             ("read across the cut", { _ = try region.read() }),
             ("read into a buffer", { try region.read(at: gone, into: buffer) }),
             ("read in chunks (shm read)", { try region.read(chunkByteCount: Self.page) { _ in } }),
@@ -52,6 +55,34 @@ struct TruncationTests {
         #expect(try region.read(at: 0, count: 4) == [0x5A, 0x5A, 0x5A, 0x5A])
         try region.store(UInt32(7), at: 0)
         #expect(try region.load(UInt32.self, at: 0) == 7)
+    }
+
+    @Test("the ring's copying send and receive are .truncated too, where another process cut the ring short")
+    func ring() throws {
+        let capacity = 1 << 16
+        // A record's length lies before the cut, its bytes across it: the copy is what meets it.
+        let message = [UInt8](repeating: 0x42, count: 12_000)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: message.count, alignment: 16)
+        defer { buffer.deallocate() }
+        for sending in [true, false] {
+            let address = try TestNames.address(.posix, "cut")
+            defer { cleanUp(address) }
+            let region = try SharedRegions.open(address, size: SPSCRing.byteCount(capacity: capacity), mode: .create)
+            try SPSCRing.initialize(in: region, capacity: capacity)
+            var producer = try SPSCRing.Producer(in: region)
+            var consumer = try SPSCRing.Consumer(in: region)
+            if !sending { #expect(try message.withUnsafeBytes { try producer.trySend($0) }) }
+            try ChildProcess.peer("open", "\(address)", "truncate", "\(2 * Self.page)").expectSuccess()
+            let error = #expect(throws: SharedMemoryError.self) {
+                if sending {
+                    _ = try message.withUnsafeBytes { try producer.trySend($0) }
+                } else {
+                    _ = try consumer.tryReceive(into: buffer)
+                }
+            }
+            #expect(error?.code == .truncated, "\(sending ? "send" : "receive"): \(String(describing: error))")
+            #expect(error?.operation == (sending ? "SPSCRing.send" : "SPSCRing.receive"))
+        }
     }
 
     @Test("the error says which bytes are gone")

@@ -104,7 +104,8 @@ extension SPSCRing {
         /// ring is empty now.
         ///
         /// - Throws: `.invalidSize` if `buffer` is smaller than the message (which stays in the
-        ///   ring); `.corrupted` as `peek()` does.
+        ///   ring); `.corrupted` as `peek()` does; `.truncated` if another process cut the ring's
+        ///   object short of the message (the copy is guarded; the message is not released).
         @inlinable
         public mutating func tryReceive(into buffer: UnsafeMutableRawBufferPointer) throws(SharedMemoryError) -> Int? {
             guard let message = try peek() else { return nil }
@@ -120,7 +121,12 @@ extension SPSCRing {
                 peekedEnd = nil
                 throw shared.tooLarge(message.count, "SPSCRing.receive")
             }
-            if let source = message.baseAddress { buffer.baseAddress?.copyMemory(from: source, byteCount: message.count) }
+            // Guarded: a ring another process cut short is `.truncated`, and the message is not released.
+            if let source = message.baseAddress, let destination = buffer.baseAddress {
+                try GuardedCopy.copy(
+                    from: source, to: destination, count: message.count, shared: .source, in: shared.region,
+                    operation: "SPSCRing.receive")
+            }
             release()
             return message.count
         }
@@ -162,7 +168,8 @@ extension SPSCRing {
         /// timeout. Waits as `waitForMessage` does.
         ///
         /// - Throws: `.invalidSize` if `buffer` is smaller than the message (which stays in the
-        ///   ring); `.corrupted` as `peek()` does.
+        ///   ring); `.corrupted` as `peek()` does; `.truncated` if another process cut the ring's
+        ///   object short of the message (the copy is guarded; the message is not released).
         @inlinable
         public mutating func receive(
             into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil,

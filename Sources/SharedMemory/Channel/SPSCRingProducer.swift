@@ -116,31 +116,39 @@ extension SPSCRing {
 
         /// Copies `message` in and publishes it; `false` if the ring has no room now.
         ///
-        /// - Throws: as `reserve(_:)`.
+        /// - Throws: as `reserve(_:)`; `.truncated` if another process cut the ring's object short
+        ///   of the slot (the copy is guarded; the message is not published).
         @inlinable
         public mutating func trySend(_ message: UnsafeRawBufferPointer) throws(SharedMemoryError) -> Bool {
             guard let slot = try reserve(message.count) else { return false }
-            copyAndPublish(message, into: slot)
+            try copyAndPublish(message, into: slot)
             return true
         }
 
         /// Copies `message` in and publishes it, waiting for room as `waitForRoom` does;
         /// `false` if `timeout` passed first.
         ///
-        /// - Throws: as `waitForRoom(_:timeout:strategy:)`.
+        /// - Throws: as `waitForRoom(_:timeout:strategy:)`; `.truncated` as `trySend`.
         @inlinable
         public mutating func send(
             _ message: UnsafeRawBufferPointer, timeout: Duration? = nil, strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
         ) throws(SharedMemoryError) -> Bool {
             guard let slot = try waitForRoom(message.count, timeout: timeout, strategy: strategy) else { return false }
-            copyAndPublish(message, into: slot)
+            try copyAndPublish(message, into: slot)
             return true
         }
 
         /// The one copy into the ring.
         @inlinable
-        mutating func copyAndPublish(_ message: UnsafeRawBufferPointer, into slot: UnsafeMutableRawBufferPointer) {
-            if let source = message.baseAddress { slot.baseAddress?.copyMemory(from: source, byteCount: message.count) }
+        mutating func copyAndPublish(_ message: UnsafeRawBufferPointer, into slot: UnsafeMutableRawBufferPointer)
+            throws(SharedMemoryError)
+        {
+            // Guarded: a ring another process cut short is `.truncated`, and the message is not published.
+            if let source = message.baseAddress, let destination = slot.baseAddress {
+                try GuardedCopy.copy(
+                    from: source, to: destination, count: message.count, shared: .destination, in: shared.region,
+                    operation: "SPSCRing.send")
+            }
             publish()
         }
     }

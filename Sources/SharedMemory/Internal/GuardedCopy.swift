@@ -1,22 +1,24 @@
 import CSharedMemoryShims
 
-/// The copy behind every copying call (`read`, `write`, `load`, `store`, and their array
-/// forms): a region whose object another process made smaller is a `.truncated` error instead
+/// The copy behind every copying call (`read`, `write`, `load`, `store`, their array forms, and
+/// the ring's `send` and `receive`): a region whose object another process made smaller is a `.truncated` error instead
 /// of a `SIGBUS` that kills the process.
 ///
 /// The copy runs in the C shim under a `SIGBUS` handler installed on first use. It recognises
 /// only a fault of this thread's copy at an address on the copy's shared side; any other `SIGBUS`
 /// goes to the handler installed before it (or gets the default action). Raw pointers
 /// (`withUnsafeBytes`, `SharedAtomic`, `RegionOffset.pointer`) are not guarded.
+@usableFromInline
 enum GuardedCopy {
     /// Which end of a copy lies in the region's mapping.
+    @usableFromInline
     enum SharedSide {
         case source, destination
     }
 
     /// Copies `count` bytes from `source` to `destination`, one of which (`shared`) lies in
     /// `region`'s mapping, inside the bounds `RegionSlot` checked.
-    @inline(__always)
+    @usableFromInline @inline(__always)
     static func copy(
         from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int, shared: SharedSide,
         in region: some SharedRegion, operation: String
