@@ -13,6 +13,8 @@ extension Peer {
     ///   ring-handoffs-consume SEED         receive numbered messages in order until the end mark, pausing
     ///                                      at random; say "received N"
     /// Every wait of the hand-off steps is bounded by `RingHandoff.timeout`: a lost wake-up fails them.
+    ///   channels-example-consume NAME      the consumer of Docs/Channels.md's example, on the POSIX
+    ///                                      region NAME; say "orders COUNT, last ORDER"
     static let channelSteps: [String: Step] = [
         "ring-produce": { peer in
             let count = try peer.nextNumber("count")
@@ -87,6 +89,18 @@ extension Peer {
                 pauses.pause(received)
             }
             say("received \(received)")
+        },
+        "channels-example-consume": { peer in
+            let name = try peer.next("name")
+            // Channels example: consumer begins
+            let address = try SharedRegionBackend.posix.address(forName: name)
+            var consumer = try SPSCRing.Consumer(openingOrCreating: address, capacity: 1 << 16)
+            var orders: [String] = []
+            while let message = try consumer.receive(timeout: .seconds(10)), message != Array("end".utf8) {
+                orders.append(String(decoding: message, as: UTF8.self))
+            }
+            // Channels example: consumer ends
+            say("orders \(orders.count), last \(orders.last ?? "none")")
         },
     ]
 }

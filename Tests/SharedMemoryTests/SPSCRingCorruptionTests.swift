@@ -19,7 +19,7 @@ struct SPSCRingCorruptionTests {
         static let data = offset + 256
 
         init() throws {
-            region = try SharedMemory.open(try TestNames.address(.posix, "hostile"), size: 8192, mode: .create)
+            region = try SharedRegions.open(try TestNames.address(.posix, "hostile"), size: 8192, mode: .create)
             try SPSCRing.initialize(in: region, at: Self.offset, capacity: Self.capacity)
         }
 
@@ -172,7 +172,7 @@ struct SPSCRingCorruptionTests {
 
     @Test("a ring header forged in a 257-byte region, with capacity 1, is refused")
     func forgedInASmallRegion() throws {
-        let region = try SharedMemory.open(try TestNames.address(.posix, "forged"), size: 257, mode: .create)
+        let region = try SharedRegions.open(try TestNames.address(.posix, "forged"), size: 257, mode: .create)
         defer { try? region.remove() }
         let steps = ["open", region.address.description, "write", "0", "474e495243535053", "write", "8", "0100000000000000"]
         try ChildProcess("SharedMemoryTestPeer", steps).expectSuccess()  // "SPSCRING", capacity 1

@@ -77,6 +77,45 @@ struct SPSCRingTests {
         #expect(drained == nil)
     }
 
+    @Test("byte collections go in (arrays, slices, UTF-8, and collections that are not contiguous); arrays come out")
+    func byteCollections() throws {
+        let region = try ring(capacity: 1024)
+        defer { try? region.remove() }
+        var producer = try SPSCRing.Producer(in: region)
+        var consumer = try SPSCRing.Consumer(in: region)
+        let array: [UInt8] = [1, 2, 3, 4, 5]
+        #expect(try producer.trySend(array))
+        #expect(try producer.trySend(array[1...3]))
+        #expect(try producer.send("héllo".utf8, timeout: .seconds(10)))
+        #expect(try producer.trySend((0..<300).lazy.map { UInt8(truncatingIfNeeded: $0 * 7) }))
+        #expect(try producer.trySend([UInt8]()))
+        #expect(try consumer.tryReceive() == array)
+        #expect(try consumer.receive(timeout: .seconds(10)) == [2, 3, 4])
+        #expect(try consumer.tryReceive() == Array("héllo".utf8))
+        #expect(try consumer.tryReceive() == (0..<300).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        #expect(try consumer.tryReceive() == [])
+        #expect(try consumer.tryReceive() == nil)
+        #expect(try consumer.receive(timeout: .milliseconds(1)) == nil)
+        do {
+            _ = try producer.trySend([UInt8](repeating: 0, count: 505))
+            Issue.record("a 505-byte message was accepted by a 1024-byte ring")
+        } catch {
+            #expect(error.code == .invalidSize)
+        }
+    }
+
+    @Test("openingOrCreating: either side first, the same ring; another capacity is refused")
+    func openingOrCreating() throws {
+        let address = try TestNames.address(.posix, "named")
+        defer { cleanUp(address) }
+        var consumer = try SPSCRing.Consumer(openingOrCreating: address, capacity: 4096)
+        var producer = try SPSCRing.Producer(openingOrCreating: address, capacity: 4096)
+        #expect(try producer.trySend([42]))
+        #expect(try consumer.tryReceive() == [42])
+        #expect(throws: SharedMemoryError.self) { try SPSCRing.Producer(openingOrCreating: address, capacity: 8192) }
+        #expect(throws: SharedMemoryError.self) { try SPSCRing.Consumer(openingOrCreating: address, capacity: 100) }
+    }
+
     @Test("a full ring refuses; an oversized message and a small buffer are typed errors")
     func limits() throws {
         let region = try ring(capacity: 64)

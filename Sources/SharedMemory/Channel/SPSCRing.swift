@@ -58,8 +58,9 @@ public enum SPSCRing {
     public static let defaultWaitStrategy = SpinThenWait(spins: 2048)
 
     /// Writes an empty ring's header at `offset`. Do it once, before either side attaches
-    /// (for example in `SharedRegions.openInitialized(_:layout:initializer:)`), or let
-    /// `Producer(in:at:initializingCapacity:)` do it.
+    /// (for example in `SharedRegions.openInitialized(_:layout:initializer:)`), or let both
+    /// sides attach with `Producer(openingOrCreating:capacity:)` and
+    /// `Consumer(openingOrCreating:capacity:)`, which do it for whichever comes first.
     ///
     /// - Parameters:
     ///   - region: the region to hold the ring, at least `offset + byteCount(capacity:)` bytes.
