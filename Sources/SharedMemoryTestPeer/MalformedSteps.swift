@@ -6,13 +6,16 @@ import Synchronization
 
 // Steps for the malformed-region suite. One peer writes bytes over a structure, another uses it:
 //
-//   corrupt OFFSET SEED RANDOM TEMPLATE  say "cases N" (every hand-picked case and RANDOM random ones);
+//   corrupt OFFSET SEED RANDOM TEMPLATE [WIDTHS]
+//                                        say "cases N" (every hand-picked case and RANDOM random ones);
 //                                        for each, write its bytes (see RegionMutation) over the
-//                                        structure at OFFSET, say "case N HEX", and wait for a line
-//   scribble OFFSET SEED STOP TEMPLATE   write cases over the structure at OFFSET, one after another,
+//                                        structure at OFFSET, say "case N HEX", and wait for a line;
+//                                        WIDTHS (such as 8,4) limits the hand-picked fields' widths
+//   scribble OFFSET SEED STOP TEMPLATE [WIDTHS]
+//                                        write cases over the structure at OFFSET, one after another,
 //                                        until the Int at STOP is not 0; say "scribbled N"
 //   use KIND OFFSET ADDRESS              for each line read, use the structure KIND (once, views,
-//                                        mutex) at OFFSET of the region at ADDRESS once, and say what
+//                                        mutex, ring) at OFFSET of the region at ADDRESS once, and say what
 //                                        came of each call: a word, "error:CODE", or "untyped:..."
 //   use-rounds KIND OFFSET ADDRESS N     use it N times without waiting; say "outcomes NAME=N ..."
 extension Peer {
@@ -22,7 +25,8 @@ extension Peer {
             let offset = try peer.nextNumber("offset")
             let seed = UInt64(try peer.nextNumber("seed"))
             let count = try peer.nextNumber("count")
-            let mutation = RegionMutation(template: try bytes(fromHex: peer.next("template")), seed: seed)
+            let mutation = RegionMutation(
+                template: try bytes(fromHex: peer.next("template")), seed: seed, widths: try peer.nextWidths())
             say("cases \(mutation.handPicked + count)")
             for index in 0..<(mutation.handPicked + count) {
                 let image = mutation.image(index)
@@ -36,7 +40,8 @@ extension Peer {
             let offset = try peer.nextNumber("offset")
             let seed = UInt64(try peer.nextNumber("seed"))
             let stop = try SharedAtomic<Int>(in: region, at: peer.nextNumber("stop offset"))
-            let mutation = RegionMutation(template: try bytes(fromHex: peer.next("template")), seed: seed)
+            let mutation = RegionMutation(
+                template: try bytes(fromHex: peer.next("template")), seed: seed, widths: try peer.nextWidths())
             var index = 0
             repeat {
                 try region.write(mutation.image(index), at: offset)
@@ -59,9 +64,21 @@ extension Peer {
     ]
 }
 
+extension Peer {
+    /// The optional field widths of `corrupt` and `scribble`: all of 8, 4, 2 and 1 unless given.
+    mutating func nextWidths() throws -> [Int] {
+        guard let list = arguments.first, list.contains(",") || Int(list) != nil else { return [8, 4, 2, 1] }
+        arguments.removeFirst()
+        return try list.split(separator: ",").map { width in
+            guard let width = Int(width), [1, 2, 4, 8].contains(width) else { throw PeerError("bad width \(width)") }
+            return width
+        }
+    }
+}
+
 /// The cases written over a structure, a pure function of the valid bytes (`template`), the seed
 /// and the case number, so that any one case can be made again from the three. First every
-/// hand-picked case: each aligned field of 1, 2, 4 and 8 bytes of the template set to each of
+/// hand-picked case: each aligned field of the widths given (1, 2, 4 and 8 bytes) set to each of
 /// `RegionMutation.values`; then random ones: all bytes random, bits flipped, a random stretch
 /// random, or two fields set at once.
 struct RegionMutation {
@@ -77,10 +94,10 @@ struct RegionMutation {
         UInt64(getpid()), UInt64(getpid()) << 32 | 1, UInt64(getpid()) << 32 | 2,
     ]
 
-    init(template: [UInt8], seed: UInt64) {
+    init(template: [UInt8], seed: UInt64, widths: [Int]) {
         self.template = template
         self.seed = seed
-        fields = [8, 4, 2, 1].flatMap { width in
+        fields = widths.flatMap { width in
             stride(from: 0, through: template.count - width, by: width).map { ($0, width) }
         }
     }
@@ -147,7 +164,7 @@ struct StructureUser {
     static let layout = try! RegionLayout(name: "malformed", version: 1, payloadByteCount: 192)
 
     init(kind: String, offset: Int, address: String) throws {
-        guard ["once", "views", "mutex"].contains(kind) else { throw PeerError("unknown structure \(kind)") }
+        guard ["once", "views", "mutex", "ring"].contains(kind) else { throw PeerError("unknown structure \(kind)") }
         self.kind = kind
         self.offset = offset
         self.address = try RegionAddress(parsing: address)
@@ -185,6 +202,26 @@ struct StructureUser {
                 return "copied"
             }
             return target + " " + array
+        case "ring":
+            // Each side attaches afresh, as a program that opened the region would, and tries once.
+            let sent = outcome {
+                var producer = try SPSCRing.Producer(in: region, at: offset)
+                return try [UInt8](repeating: 0x5A, count: 40).withUnsafeBytes { try producer.trySend($0) } ? "sent" : "full"
+            }
+            let received = outcome {
+                var consumer = try SPSCRing.Consumer(in: region, at: offset)
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1024, alignment: 8)
+                defer { buffer.deallocate() }
+                return try consumer.tryReceive(into: buffer) == nil ? "empty" : "received"
+            }
+            let peeked = outcome {
+                var consumer = try SPSCRing.Consumer(in: region, at: offset)
+                guard let message = try consumer.peek() else { return "empty" }
+                _ = message.reduce(0, &+)  // read every byte the length claims
+                consumer.release()
+                return "peeked"
+            }
+            return [sent, received, peeked].joined(separator: " ")
         default:
             let mutex: ProcessMutex
             do {

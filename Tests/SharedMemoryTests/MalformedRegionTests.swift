@@ -20,6 +20,8 @@ struct MalformedRegionTests {
         let expected: Set<String>
         /// Outcomes that must occur, so that the cases reach the checks and the success path.
         let mustSee: [String]
+        /// The widths of the hand-picked fields (all when empty): a larger structure gets fewer.
+        var widths = ""
         var testDescription: String { kind }
     }
 
@@ -33,6 +35,9 @@ struct MalformedRegionTests {
         Structure(
             kind: "mutex", seed: 0x10C4, expected: ["layoutMismatch", "corrupted", "notRecoverable", "deadlock", "permissionDenied", "invalidArgument"],
             mustSee: ["acquired", "error:layoutMismatch", "error:corrupted"]),
+        Structure(
+            kind: "ring", seed: 0x5B5C, expected: ["layoutMismatch", "corrupted", "invalidSize"],
+            mustSee: ["sent", "received", "peeked", "error:layoutMismatch", "error:corrupted"], widths: "8,4"),
     ]
 
     static let randomCases = 600
@@ -54,6 +59,12 @@ struct MalformedRegionTests {
             try region.store(Int64(4), at: 16)
             try region.store(Int64(128), at: 24)
             return (address, region, try region.read(at: 0, count: 32))
+        case "ring":
+            // The header lines, positions and sleep flags, and the first record: one 40-byte message.
+            try SPSCRing.initialize(in: region, capacity: 1024)
+            var producer = try SPSCRing.Producer(in: region)
+            #expect(try [UInt8](repeating: 0x5A, count: 40).withUnsafeBytes { try producer.trySend($0) })
+            return (address, region, try region.read(at: 0, count: SPSCRing.byteCount(capacity: 64)))
         default:
             _ = try ProcessMutex.initialize(in: region, at: 0)
             return (address, region, try region.read(at: 0, count: ProcessMutex.byteCount))
@@ -65,8 +76,9 @@ struct MalformedRegionTests {
     func caseByCase(structure: Structure) throws {
         let (address, _, template) = try Self.prepare(structure.kind)
         defer { cleanUp(address) }
-        let corruptor = try ChildProcess.peer(
-            "open", "\(address)", "corrupt", "0", "\(structure.seed)", "\(Self.randomCases)", hex(template))
+        let corruptor = try ChildProcess(
+            "SharedMemoryTestPeer", ["open", "\(address)", "corrupt", "0", "\(structure.seed)", "\(Self.randomCases)", hex(template)]
+                + (structure.widths.isEmpty ? [] : [structure.widths]))
         let user = try ChildProcess.peer("use", structure.kind, "0", "\(address)")
         let total = try #require(try corruptor.readLine().flatMap { $0.hasPrefix("cases ") ? Int($0.dropFirst(6)) : nil })
         var outcomes: [String: Int] = [:]
@@ -101,8 +113,9 @@ struct MalformedRegionTests {
     func whileInUse(structure: Structure) throws {
         let (address, region, template) = try Self.prepare(structure.kind)
         defer { cleanUp(address) }
-        let scribbler = try ChildProcess.peer(
-            "open", "\(address)", "scribble", "0", "\(structure.seed)", "\(Self.stopOffset)", hex(template))
+        let scribbler = try ChildProcess(
+            "SharedMemoryTestPeer", ["open", "\(address)", "scribble", "0", "\(structure.seed)", "\(Self.stopOffset)", hex(template)]
+                + (structure.widths.isEmpty ? [] : [structure.widths]))
         let user = try ChildProcess.peer("use-rounds", structure.kind, "0", "\(address)", "1500")
         let line = try #require(try user.readLine(), "seed \(structure.seed): the user said nothing")
         let used = try user.finish()
