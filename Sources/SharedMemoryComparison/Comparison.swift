@@ -66,6 +66,7 @@ final class ComparisonRun {
         ("round trip", { try $0.roundTrips() }),
         ("lock", { try $0.locks() }),
         ("ring throughput", { try $0.ringThroughput() }),
+        ("ring sizes", { try $0.ringSizes() }),
             ("zero-copy hand-over", { try $0.handover() }),
         ]
     }

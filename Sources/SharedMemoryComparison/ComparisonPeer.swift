@@ -94,7 +94,7 @@ public enum ComparisonPeer {
         guard size <= region.byteCount else {
             throw UsageError("a message of \(size) bytes cannot fit the ring's \(region.byteCount)-byte region")
         }
-        var consumer = try SPSCRing.Consumer(in: region)
+        var consumer = try SPSCRing.Consumer(in: region, at: ComparisonRun.ringOffset)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
         defer { buffer.deallocate() }
         ready()
@@ -121,7 +121,7 @@ public enum ComparisonPeer {
 
     private static func handover(_ address: RegionAddress, count: Int) throws {
         let region = try SharedRegions.open(address, mode: .open)
-        var consumer = try SPSCRing.Consumer(in: region)
+        var consumer = try SPSCRing.Consumer(in: region, at: ComparisonRun.ringOffset)
         let seen = try SharedAtomic<UInt64>(in: region, at: ComparisonRun.resultOffset + 8)
         ready()
         for index in 0..<count {

@@ -13,8 +13,9 @@ struct CompareCommand: ParsableCommand {
             Lifecycle and attach per backend at 4 KiB, 1 MiB and 64 MiB; first touch with and without \
             prefault; copy bandwidth; round trips (spin, futex, System V semaphore, and pipe, Unix socket \
             and System V message queue as baselines); the process mutex against glibc's process-shared \
-            pthread mutex (uncontended, and handed between two processes); SPSC ring throughput and \
-            zero-copy hand-over. \
+            pthread mutex (uncontended, and handed between two processes); SPSC ring throughput (against \
+            the limit ring, a pipe and a socket pair, with futex calls per 1,000 messages), the ring's \
+            size curve from 8 B to 1 MiB, and zero-copy hand-over. \
             Each figure: median, p99, C's median and the ratio. Progress goes to stderr.
             """)
 

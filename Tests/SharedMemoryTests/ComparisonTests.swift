@@ -11,7 +11,7 @@ import Testing
 struct ComparisonTests {
     static let sections = [
         "lifecycle", "attach", "first touch", "copy bandwidth", "guarded copy", "round trip", "lock", "ring throughput",
-        "zero-copy hand-over",
+        "ring sizes", "zero-copy hand-over",
     ]
 
     @Test("--quick --format json has every section, every ratio positive and finite")
@@ -32,7 +32,8 @@ struct ComparisonTests {
             for key in ["section", "mechanism", "metric", "unit"] { #expect(row[key] is String, "\(key) in \(row)") }
             for key in ["median", "p99"] {
                 let value = try #require(row[key] as? Double, "\(key) in \(row)")
-                #expect(value.isFinite && value > 0, "\(key) in \(row)")
+                // A count (the ring's futex calls while busy) may be 0; times and rates may not.
+                #expect(value.isFinite && (value > 0 || (row["unit"] as? String == "calls" && value == 0)), "\(key) in \(row)")
             }
             if let ratio = row["ratio"] {
                 let value = try #require(ratio as? Double)
@@ -49,7 +50,25 @@ struct ComparisonTests {
         for metric in ["64 B send/receive", "64 B trySend/tryReceive", "4 KiB send/receive", "4 KiB trySend/tryReceive"] {
             #expect(ring.contains { $0["metric"] as? String == metric && $0["ratio"] is Double }, "\(metric)")
         }
-        for row in ring where row["mechanism"] as? String != "limit ring" {
+        for size in ["64 B", "4 KiB"] {
+            #expect(
+                ring.contains { $0["metric"] as? String == "\(size) send/receive: futex calls per 1,000 messages" && $0["unit"] as? String == "calls" },
+                "futex calls at \(size)")
+        }
+        // The size curve: every size from 8 B to 1 MiB, four mechanisms, in messages and bytes per second.
+        let sizes = results.filter { $0["section"] as? String == "ring sizes" }
+        for size in ["8 B", "64 B", "512 B", "4 KiB", "32 KiB", "256 KiB", "1 MiB"] {
+            for mechanism in ["spsc ring", "limit ring", "pipe", "unix socket pair"] {
+                for unit in ["M msg/s", "GB/s"] {
+                    #expect(
+                        sizes.contains {
+                            $0["mechanism"] as? String == mechanism && ($0["metric"] as? String)?.hasPrefix("\(size) messages") == true
+                                && $0["unit"] as? String == unit
+                        }, "\(mechanism) at \(size) in \(unit)")
+                }
+            }
+        }
+        for row in ring + sizes where row["mechanism"] as? String != "limit ring" && row["unit"] as? String != "calls" {
             let limitRatio = try #require(row["limit_ratio"] as? Double, "limit_ratio in \(row)")
             #expect(limitRatio.isFinite && limitRatio > 0, "limit_ratio in \(row)")
             #expect((row["limit_median"] as? Double).map { $0 > 0 } == true, "limit_median in \(row)")

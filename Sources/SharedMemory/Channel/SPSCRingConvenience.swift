@@ -107,31 +107,38 @@ extension SPSCRing.Consumer {
     /// The next message, copied into a new array (which allocates), or `nil` if the ring is
     /// empty now.
     ///
-    /// - Throws: `.corrupted` as `peek()` does.
+    /// - Throws: `.corrupted` as `peek()` does; `.truncated` as `tryReceive(into:)` does.
     @inlinable
     public mutating func tryReceive() throws(SharedMemoryError) -> [UInt8]? {
         guard let message = try peek() else { return nil }
-        return copyOut(message)
+        return try copyOut(message)
     }
 
     /// Waits for the next message as `waitForMessage` does and returns a copy of it in a new
     /// array; `nil` if `timeout` passed first.
     ///
-    /// - Throws: `.corrupted` as `peek()` does; a `futex` failure other than a timeout.
+    /// - Throws: `.corrupted` as `peek()` does; `.truncated` as `tryReceive(into:)` does; a
+    ///   `futex` failure other than a timeout.
     @inlinable
     public mutating func receive(
         timeout: Duration? = nil, strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
     ) throws(SharedMemoryError) -> [UInt8]? {
         guard let message = try waitForMessage(timeout: timeout, strategy: strategy) else { return nil }
-        return copyOut(message)
+        return try copyOut(message)
     }
 
     /// A peeked message into a new array, through the one copy out of the ring.
     @inlinable
-    mutating func copyOut(_ message: UnsafeRawBufferPointer) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: message.count) { buffer, count in
-            // Cannot fail: the array is exactly as large as the message.
-            count = (try? copyAndRelease(message, into: UnsafeMutableRawBufferPointer(buffer))) ?? 0
+    mutating func copyOut(_ message: UnsafeRawBufferPointer) throws(SharedMemoryError) -> [UInt8] {
+        var failure: SharedMemoryError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: message.count) { buffer, count in
+            do throws(SharedMemoryError) {
+                count = try copyAndRelease(message, into: UnsafeMutableRawBufferPointer(buffer))
+            } catch {
+                failure = error
+            }
         }
+        if let failure { throw failure }
+        return bytes
     }
 }
