@@ -103,12 +103,13 @@ struct TruncationTests {
 
     /// Starts `steps` in a peer, cuts the region to one page once it is ready, and lets it go on.
     static func runCut(_ region: any SharedRegion, _ steps: [String]) throws -> (status: Int32, output: String) {
-        // No crash report from the Swift runtime, and no SIGBUS handler of AddressSanitizer's
-        // (which would exit 1): the default action is under test.
-        let asan = [getenv("ASAN_OPTIONS").map { String(cString: $0) }, "handle_sigbus=0"].compactMap { $0 }
-        let peer = try ChildProcess(
-            "SharedMemoryTestPeer", steps,
-            environment: ["SWIFT_BACKTRACE": "enable=no", "ASAN_OPTIONS": asan.joined(separator: ":")])
+        // No handler of the Swift runtime's (crash reports) or a sanitizer's: the default action is
+        // under test, and the peer's own handlers.
+        var environment = ["SWIFT_BACKTRACE": "enable=no"]
+        for sanitizer in ["ASAN_OPTIONS", "TSAN_OPTIONS"] {
+            environment[sanitizer] = (getenv(sanitizer).map { String(cString: $0) + ":" } ?? "") + "handle_sigbus=0"
+        }
+        let peer = try ChildProcess("SharedMemoryTestPeer", steps, environment: environment)
         #expect(try peer.readLine() == "ready")
         try #require(region as? any ResizableRegion).resize(to: page)
         try peer.send("go")
