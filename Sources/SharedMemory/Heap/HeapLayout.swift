@@ -1,0 +1,55 @@
+/// Where a `SharedHeap` keeps what it knows, from the heap's first byte (64-byte aligned in
+/// the region). Every word is a little-endian `UInt64`; links and block offsets are offsets
+/// from the start of the region, so every process reads the same values.
+///
+/// | offset | field |
+/// |---|---|
+/// | 0 | magic `"SHMHEAP\0"` |
+/// | 8 | version |
+/// | 16 | heap size in bytes (from the heap's first byte, a multiple of 16) |
+/// | 24 | first free block, 0 for none (the free list is in address order) |
+/// | 32 | allocations |
+/// | 40 | free bytes (whole free blocks, headers included) |
+/// | 48 | recoveries: operations rolled back after their process died |
+/// | 64 | the `ProcessMutex` |
+/// | 128 | the undo log: entries written, then 15 entries of (word offset, old value) |
+/// | 384 | the first block |
+///
+/// A block starts with its size (header included, a multiple of 16, at least 32) and a tag
+/// that is a function of state, offset and size, so a header that was overwritten, or an
+/// offset that is not a block's, is noticed. A free block's third word links to the next
+/// free block.
+enum HeapLayout {
+    static let magic: UInt64 = 0x0050_4145_484D_4853  // "SHMHEAP" read little-endian
+    static let version: UInt64 = 1
+
+    enum Field {
+        static let magic = 0
+        static let version = 8
+        static let byteCount = 16
+        static let freeHead = 24
+        static let allocationCount = 32
+        static let freeByteCount = 40
+        static let recoveries = 48
+    }
+
+    static let mutex = 64
+    static let log = 128
+    static let logCapacity = 15
+    static let firstBlock = 384
+
+    /// Size and tag; a free block's link follows.
+    static let blockHeader = 16
+    static let granule = 16
+    /// Header and link.
+    static let minimumBlock = 32
+    /// The alignment the heap's offset in the region needs (the mutex's cache line).
+    static let alignment = 64
+
+    static func tag(free: Bool, block: Int, size: Int) -> UInt64 {
+        // Distinct constants per state, mixed with where the block is and how large it is.
+        let state: UInt64 = free ? 0x4652_4545_9E37_79B9 : 0x5553_4544_7F4A_7C15
+        return state ^ (UInt64(truncatingIfNeeded: block) &* 0x9E37_79B9_7F4A_7C15)
+            ^ (UInt64(truncatingIfNeeded: size) &* 0xC2B2_AE3D_27D4_EB4F)
+    }
+}

@@ -1,0 +1,108 @@
+extension SharedHeap {
+    /// Sizes and counts, read under the heap's lock; the free list is walked and checked.
+    ///
+    /// - Throws: `.corrupted` when the heap holds a value it never writes.
+    public func statistics() throws(SharedMemoryError) -> HeapStatistics {
+        let operation = "SharedHeap.statistics"
+        return try withLockedHeap(operation) { (_) throws(SharedMemoryError) in try statisticsHoldingLock(operation) }
+    }
+
+    /// Every allocation not yet deallocated, in address order: what to give back after a
+    /// process that held some died.
+    ///
+    /// - Throws: `.corrupted` when a block holds a value the heap never writes.
+    public func allocations() throws(SharedMemoryError) -> [HeapAllocation] {
+        let operation = "SharedHeap.allocations"
+        return try withLockedHeap(operation) { (_) throws(SharedMemoryError) in
+            try blocks(operation).filter { !$0.isFree }.map {
+                HeapAllocation(
+                    offset: RegionOffset(byteOffset: $0.payload), byteCount: $0.size - HeapLayout.blockHeader)
+            }
+        }
+    }
+
+    /// Checks the whole heap: every block from first to last (sizes, tags, no two free blocks
+    /// side by side), the free list (exactly the free blocks, in address order), and the free
+    /// bytes and allocations the header counts. Returns the statistics it found.
+    ///
+    /// - Throws: `.corrupted`, naming the first value that breaks a rule.
+    @discardableResult
+    public func verify() throws(SharedMemoryError) -> HeapStatistics {
+        let operation = "SharedHeap.verify"
+        return try withLockedHeap(operation) { (_) throws(SharedMemoryError) in
+            let all = try blocks(operation)
+            var previousFree = false
+            for block in all {
+                if block.isFree && previousFree {
+                    throw .corrupted(
+                        operation, region.address, field: "the free block at", value: block.offset,
+                        rule: "freed blocks merge with free neighbours, and the block before it is free")
+                }
+                previousFree = block.isFree
+            }
+            let free = all.filter(\.isFree).map(\.offset)
+            let listed = try freeList(operation).map(\.offset)
+            guard listed == free else {
+                throw .corrupted(
+                    operation, region.address, field: "the free list's length", value: listed.count,
+                    rule: "it links exactly the \(free.count) free blocks, in address order")
+            }
+            let stats = try statisticsHoldingLock(operation)
+            let used = all.count - free.count
+            guard stats.allocationCount == used else {
+                throw .corrupted(
+                    operation, region.address, field: "the heap's allocation count", value: stats.allocationCount,
+                    rule: "it counts the \(used) allocated blocks")
+            }
+            return stats
+        }
+    }
+
+    /// The statistics; the caller holds the lock.
+    func statisticsHoldingLock(_ operation: String) throws(SharedMemoryError) -> HeapStatistics {
+        let list = try freeList(operation)
+        let free = list.reduce(0) { $0 + $1.size }
+        let recorded = try words.load(offset + HeapLayout.Field.freeByteCount, operation)
+        guard recorded == UInt64(free) else {
+            throw .corrupted(
+                operation, region.address, field: "the heap's free byte count", value: recorded,
+                rule: "it is the sum of the free blocks' sizes, \(free)")
+        }
+        let allocations = try words.load(offset + HeapLayout.Field.allocationCount, operation)
+        let most = UInt64(byteCount / HeapLayout.minimumBlock)
+        guard allocations <= most else {
+            throw .corrupted(
+                operation, region.address, field: "the heap's allocation count", value: allocations,
+                rule: "a heap of \(byteCount) bytes holds at most \(most) blocks")
+        }
+        return HeapStatistics(
+            byteCount: byteCount, freeByteCount: free, largestFreeBlock: list.map(\.size).max() ?? 0,
+            freeBlockCount: list.count, allocationCount: Int(allocations),
+            recoveries: Int(truncatingIfNeeded: try words.load(offset + HeapLayout.Field.recoveries, operation)))
+    }
+
+    /// The free list, every link checked; it ends because each link points further on.
+    func freeList(_ operation: String) throws(SharedMemoryError) -> [HeapBlock] {
+        var list: [HeapBlock] = []
+        var current = try freeHead(operation)
+        while current != 0 {
+            let block = try HeapBlock.read(at: current, in: words, role: "a free-list link", operation)
+            guard block.isFree else { throw notFree(block, operation) }
+            list.append(block)
+            current = try block.next(in: words, operation)
+        }
+        return list
+    }
+
+    /// Every block from the first to the end of the heap, each read and checked.
+    func blocks(_ operation: String) throws(SharedMemoryError) -> [HeapBlock] {
+        var all: [HeapBlock] = []
+        var current = offset + HeapLayout.firstBlock
+        while current < words.end {
+            let block = try HeapBlock.read(at: current, in: words, role: "the block after the previous one", operation)
+            all.append(block)
+            current = block.end
+        }
+        return all
+    }
+}
