@@ -109,7 +109,7 @@ public enum ComparisonPeer {
     /// The other side of `ComparisonRun.swiftLockHandOff`: holds mutex 2, then at step j takes
     /// mutex j % 3 and lets go of (j + 2) % 3.
     private static func lockHandOff(_ address: RegionAddress, total: Int) throws {
-        let region = try SharedMemory.open(address, mode: .open)
+        let region = try SharedRegions.open(address, mode: .open)
         let mutexes = try (0..<3).map { try ProcessMutex(in: region, at: $0 * 64) }
         try mutexes[2].lock()
         ready()

@@ -138,7 +138,7 @@ struct CoordinationTests {
         }
         let address = try TestNames.address(.posix, "robust")
         defer { cleanUp(address) }
-        let region = try SharedMemory.open(address, size: 4096, mode: .create)
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
         let mutex = try ProcessMutex.initialize(in: region, at: 0)
         var thread = pthread_t()
         let context = Unmanaged.passRetained(Holder(mutex)).toOpaque()

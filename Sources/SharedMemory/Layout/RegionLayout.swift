@@ -71,7 +71,9 @@ public struct RegionLayout: Sendable, Hashable {
 
 /// A region whose payload some process initialized exactly once, as `RegionLayout` says.
 public struct InitializedRegion: Sendable {
+    /// The region, mapped; the payload starts at `payloadOffset`.
     public let region: any SharedRegion
+    /// The layout its header carries.
     public let layout: RegionLayout
     /// Whether this call ran the initializer (first, or taking over from a dead initializer).
     public let initializedHere: Bool

@@ -10,6 +10,7 @@ import SystemPackage
 /// `wait` returns, check the word again.
 public struct FutexWord: @unchecked Sendable {
     // @unchecked: the pointer targets shared memory touched only atomically or by the kernel.
+    /// The region the word lives in, kept mapped while the word lives.
     public let region: any SharedRegion
     @usableFromInline let word: UnsafeMutablePointer<Atomic<UInt32>>
 

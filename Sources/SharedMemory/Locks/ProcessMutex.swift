@@ -26,6 +26,7 @@ import SystemPackage
 /// Lock and unlock on the same thread: a Swift task may resume on another thread after `await`.
 public struct ProcessMutex: @unchecked Sendable {
     // @unchecked: the pointers target shared memory that is only touched atomically.
+    /// The region the mutex lives in, kept mapped while the mutex lives.
     public let region: any SharedRegion
     private let header: UnsafeMutablePointer<Atomic<UInt64>>
     private let state: UnsafeMutablePointer<Atomic<UInt64>>
@@ -35,6 +36,7 @@ public struct ProcessMutex: @unchecked Sendable {
     /// The bytes a mutex takes in the region, and the alignment its offset needs (64 keeps it
     /// on a cache line of its own).
     public static let byteCount = ProcessMutexState.byteCount
+    /// See `byteCount`.
     public static let alignment = ProcessMutexState.alignment
 
     /// How many times a contended `lock()` re-reads the word before it sleeps: a holder on

@@ -5,6 +5,7 @@ public struct SpinThenWait: Sendable, Hashable {
     /// How many times to re-read the word before sleeping.
     public var spins: Int
 
+    /// A policy that re-reads `spins` times before sleeping.
     public init(spins: Int = 256) {
         self.spins = spins
     }

@@ -69,7 +69,7 @@ extension ComparisonRun {
         let address = try target(.posix, uniqueName("lock")).address
         var regionOptions = SharedRegionOptions()
         regionOptions.prefault = true
-        let region = try SharedMemory.open(address, size: 3 * 64, mode: .create, options: regionOptions)
+        let region = try SharedRegions.open(address, size: 3 * 64, mode: .create, options: regionOptions)
         do {
             for index in 0..<3 { _ = try ProcessMutex.initialize(in: region, at: index * 64) }
             return region
