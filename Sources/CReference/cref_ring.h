@@ -1,6 +1,6 @@
 // The C twin of the library's SPSCRing (Sources/SharedMemory/Channel/SPSCRing*.swift): the same
 // layout, the same protocol, the same checks of what the other side wrote, the same memory
-// orderings and the same wait strategy (SPSCRing.defaultWaitStrategy: 2048 re-reads, then the
+// orderings and the same wait strategy (SPSCRing.defaultWaitStrategy: 32768 re-reads, then the
 // sleep announcement and FUTEX_WAIT), so that a ratio between the two measures the language and
 // not the design. Keep it in step with the Swift files. The limit is limit_ring.c, not this.
 //
@@ -10,7 +10,8 @@
 //   64   head: bytes ever published, written by the producer only; its counters at 72
 //   128  tail: bytes ever given back, written by the consumer only; its counters at 136
 //        (counters: futex waits, futex wakes, barriers, u64 each)
-//   192  consumerSleeping (u32), 196 producerSleeping (u32): written by the side about to sleep
+//   192  consumerSleeping (u64), 200 producerSleeping (u64): 0, or 1 + the position the sleeping
+//        side waits to see move; only the publication that moves it from there wakes the sleeper
 //   256  `capacity` bytes of records: u64 length, payload, padding to 8
 // A record that would run past the end is preceded by a wrap marker (UINT64_MAX) and starts
 // again at 0, so every message is contiguous; hence at most capacity / 2 - 8 bytes.
@@ -19,8 +20,8 @@
 // process registered for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) then reads the other side's
 // sleeping flag with only a compiler barrier between, an unregistered one with a full fence. A
 // side about to sleep stores its flag, issues the membarrier (or a fence), re-checks, and sleeps
-// with FUTEX_WAIT. The consumer stores its tail every capacity / 4 bytes, or on finding the ring
-// empty.
+// with FUTEX_WAIT. The consumer stores its tail every 4 KiB (a quarter of a smaller ring), or on
+// finding the ring empty.
 //
 // Spinning: like SpinThenWait, plain re-reads with no pause instruction.
 #ifndef CREF_RING_H
@@ -34,7 +35,7 @@
 #define CREF_RING_IDENTIFIER UINT64_C(0x5350534352494E47)  // "SPSCRING"
 #define CREF_RING_WRAP_MARKER UINT64_MAX
 #define CREF_RING_RECORD_HEADER 8
-#define CREF_RING_SPINS 2048  // SPSCRing.defaultWaitStrategy
+#define CREF_RING_SPINS 32768  // SPSCRing.defaultWaitStrategy
 #define CREF_RING_SKIPS_FENCE 1u
 #define CREF_RING_MAX_CAPACITY (UINT64_C(1) << 31)
 
@@ -49,8 +50,9 @@ struct cref_ring {
     _Atomic uint64_t producer_counters[3];
     _Alignas(64) _Atomic uint64_t tail;
     _Atomic uint64_t consumer_counters[3];
-    _Alignas(64) _Atomic uint32_t consumer_sleeping;
-    _Atomic uint32_t producer_sleeping;
+    _Alignas(64) _Atomic uint64_t consumer_sleeping;
+    _Atomic uint64_t producer_sleeping;
+    char padding[48];
 };
 _Static_assert(offsetof(struct cref_ring, capacity) == 8, "capacity at 8");
 _Static_assert(offsetof(struct cref_ring, producer_flags) == 16, "producer flags at 16");
@@ -59,7 +61,7 @@ _Static_assert(offsetof(struct cref_ring, producer_counters) == 72, "producer co
 _Static_assert(offsetof(struct cref_ring, tail) == 128, "tail at 128");
 _Static_assert(offsetof(struct cref_ring, consumer_counters) == 136, "consumer counters at 136");
 _Static_assert(offsetof(struct cref_ring, consumer_sleeping) == 192, "consumerSleeping at 192");
-_Static_assert(offsetof(struct cref_ring, producer_sleeping) == 196, "producerSleeping at 196");
+_Static_assert(offsetof(struct cref_ring, producer_sleeping) == 200, "producerSleeping at 200");
 _Static_assert(sizeof(struct cref_ring) == 256, "data at 256");
 
 static inline size_t cref_ring_byte_count(size_t capacity) { return sizeof(struct cref_ring) + capacity; }
@@ -117,20 +119,22 @@ static inline void cref_ring_order_publication(int process_barrier) {
     else atomic_thread_fence(memory_order_seq_cst);
 }
 
-// Shared.sleep: announce, barrier, re-check the low half of `word`, sleep while it holds
-// `expected`. -1 with errno only if FUTEX_WAIT fails for a reason other than a changed value or a
-// signal (what the Swift side throws for). No timeout (the comparison never uses one).
-static inline int cref_ring_sleep(struct cref_ring *ring, int consumer, int process_barrier, _Atomic uint64_t *word, uint32_t expected) {
-    _Atomic uint32_t *flag = consumer ? &ring->consumer_sleeping : &ring->producer_sleeping;
+// Shared.sleep: announce `position + 1`, barrier, re-check the low half of `word` (the other
+// side's position), sleep while it holds the low half of `position`. -1 with errno only if
+// FUTEX_WAIT fails for a reason other than a changed value or a signal (what the Swift side
+// throws for). No timeout (the comparison never uses one).
+static inline int cref_ring_sleep(struct cref_ring *ring, int consumer, int process_barrier, _Atomic uint64_t *word, uint64_t position) {
+    _Atomic uint64_t *flag = consumer ? &ring->consumer_sleeping : &ring->producer_sleeping;
     _Atomic uint64_t *counters = consumer ? ring->consumer_counters : ring->producer_counters;
-    atomic_store_explicit(flag, 1, memory_order_relaxed);
+    uint32_t expected = (uint32_t)position;
+    cref_ring_count(&counters[CREF_RING_BARRIERS]);
+    atomic_store_explicit(flag, position + 1, memory_order_relaxed);
     int wake_guaranteed = 1;
     if (!(process_barrier && syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0)) {
         atomic_thread_fence(memory_order_seq_cst);
         _Atomic uint32_t *peer_flags = consumer ? &ring->producer_flags : &ring->consumer_flags;
         wake_guaranteed = (atomic_load_explicit(peer_flags, memory_order_relaxed) & CREF_RING_SKIPS_FENCE) == 0;
     }
-    cref_ring_count(&counters[CREF_RING_BARRIERS]);
     int result = 0;
     if ((uint32_t)atomic_load_explicit(word, memory_order_acquire) == expected) {
         cref_ring_count(&counters[CREF_RING_WAITS]);
@@ -218,10 +222,12 @@ static inline void cref_ring_publish(struct cref_ring_producer *producer) {
     uint64_t start = producer->reserved_start;
     uint64_t length = producer->reserved_bytes;
     memcpy(producer->data + (start & (producer->capacity - 1)), &length, sizeof length);
+    uint64_t previous = producer->head;
     producer->head = start + cref_ring_record_bytes(producer->reserved_bytes);
     atomic_store_explicit(&producer->ring->head, producer->head, memory_order_release);
     cref_ring_order_publication(producer->process_barrier);
-    if (atomic_load_explicit(&producer->ring->consumer_sleeping, memory_order_relaxed) != 0) cref_ring_wake(producer->ring, 1);
+    // A consumer asleep until the head moves from where it just was.
+    if (atomic_load_explicit(&producer->ring->consumer_sleeping, memory_order_relaxed) == previous + 1) cref_ring_wake(producer->ring, 1);
 }
 
 // trySend(_:): 1 sent, 0 no room now, -1 (errno) as reserve.
@@ -239,7 +245,7 @@ static inline int cref_ring_send(struct cref_ring_producer *producer, const void
     int sent = cref_ring_try_send(producer, message, bytes);
     for (int spin = 0; sent == 0 && spin < CREF_RING_SPINS; spin++) sent = cref_ring_try_send(producer, message, bytes);
     while (sent == 0) {
-        if (cref_ring_sleep(producer->ring, 0, producer->process_barrier, &producer->ring->tail, (uint32_t)producer->known_tail) != 0) {
+        if (cref_ring_sleep(producer->ring, 0, producer->process_barrier, &producer->ring->tail, producer->known_tail) != 0) {
             return -1;
         }
         sent = cref_ring_try_send(producer, message, bytes);
@@ -268,7 +274,7 @@ static inline int cref_ring_consumer_attach(struct cref_ring_consumer *consumer,
     consumer->data = cref_ring_data(ring);
     consumer->capacity = ring->capacity;
     consumer->published_tail = consumer->tail;
-    consumer->return_batch = consumer->capacity / 4;
+    consumer->return_batch = consumer->capacity / 4 < 4096 ? consumer->capacity / 4 : 4096;
     consumer->peeked = 0;
     consumer->process_barrier = cref_ring_register();
     atomic_store_explicit(&ring->consumer_flags, consumer->process_barrier ? CREF_RING_SKIPS_FENCE : 0, memory_order_relaxed);
@@ -277,10 +283,12 @@ static inline int cref_ring_consumer_attach(struct cref_ring_consumer *consumer,
 
 // publishTail(): gives the room released so far back, and wakes the producer if it announced sleep.
 static inline void cref_ring_publish_tail(struct cref_ring_consumer *consumer) {
+    uint64_t previous = consumer->published_tail;
     consumer->published_tail = consumer->tail;
     atomic_store_explicit(&consumer->ring->tail, consumer->tail, memory_order_release);
     cref_ring_order_publication(consumer->process_barrier);
-    if (atomic_load_explicit(&consumer->ring->producer_sleeping, memory_order_relaxed) != 0) cref_ring_wake(consumer->ring, 0);
+    // A producer asleep until the tail moves from where it just was.
+    if (atomic_load_explicit(&consumer->ring->producer_sleeping, memory_order_relaxed) == previous + 1) cref_ring_wake(consumer->ring, 0);
 }
 
 // peek(): the next message in place and its length, or NULL if the ring is empty now (errno 0)
@@ -362,7 +370,7 @@ static inline const void *cref_ring_wait_for_message(struct cref_ring_consumer *
     const void *message = cref_ring_peek(consumer, bytes);
     for (int spin = 0; message == NULL && errno == 0 && spin < CREF_RING_SPINS; spin++) message = cref_ring_peek(consumer, bytes);
     while (message == NULL && errno == 0) {
-        if (cref_ring_sleep(consumer->ring, 1, consumer->process_barrier, &consumer->ring->head, (uint32_t)consumer->tail) != 0) {
+        if (cref_ring_sleep(consumer->ring, 1, consumer->process_barrier, &consumer->ring->head, consumer->tail) != 0) {
             return NULL;
         }
         message = cref_ring_peek(consumer, bytes);

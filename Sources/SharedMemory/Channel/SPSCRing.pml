@@ -17,9 +17,13 @@
 //
 // The protocol, per side:
 //   fast path     store position (release); fence only if this process is not registered;
-//                 load the other side's sleeping flag; futex_wake if set
-//   about to      store own sleeping flag; membarrier(GLOBAL_EXPEDITED) if this process is
-//   sleep         registered (a full barrier here and on every CPU running a registered
+//                 load the other side's sleeping flag; futex_wake if it says "asleep until this
+//                 position moves from where it just was" (the flag holds 1 + that position, so
+//                 only the publication that moves it wakes, not every message while the flag
+//                 stays set)
+//   about to      store own sleeping flag (1 + the position it waits on);
+//   sleep         membarrier(GLOBAL_EXPEDITED) if this process is
+//                 registered (a full barrier here and on every CPU running a registered
 //                 process), else a fence; re-check the other side's position; futex_wait on it
 //                 while it holds the value seen; clear the flag
 // A sleeper that could not issue membarrier while the other side skips its fence sleeps in
@@ -27,7 +31,10 @@
 //
 // Each part is needed: without the barrier membarrier makes on the other CPU, the unregistered
 // side's fence, the sleeper's own fence, the slices, or the giving back of room on finding the
-// ring empty, the verifier finds a lost wake-up.
+// ring empty, or with the wake keyed to the position after the publication instead of before,
+// the verifier finds a lost wake-up. (An earlier design that woke once per announcement,
+// whatever the publication, failed here too: the wake could answer a publication the sleeper had
+// already seen.)
 
 #define M 4
 #define CAP 2
@@ -94,7 +101,7 @@ proctype producer() {
             :: head - knownTail < CAP -> break
             :: else ->
                 // About to sleep: announce, barrier, re-check, sleep.
-                producerBuffer!PRODUCER_SLEEPING, 1;
+                producerBuffer!PRODUCER_SLEEPING, knownTail + 1;
                 slices = 0;
                 if
                 :: producerRegistered -> membarrier(producerBuffer, consumerBuffer, consumerRegistered)
@@ -115,8 +122,9 @@ proctype producer() {
         :: !producerRegistered -> fence(producerBuffer)
         :: else -> skip
         fi;
+        // Wake only a consumer asleep until the head moves from where it just was (head - 1).
         if
-        :: memory[CONSUMER_SLEEPING] -> futexWake(producerBuffer, consumerAsleep)
+        :: memory[CONSUMER_SLEEPING] == head -> futexWake(producerBuffer, consumerAsleep)
         :: else -> skip
         fi
     od;
@@ -124,7 +132,7 @@ proctype producer() {
 }
 
 proctype consumer() {
-    byte tail = 0, publishedTail = 0, knownHead = 0;
+    byte tail = 0, publishedTail = 0, knownHead = 0, previous;
     bit slices;
     do
     :: tail == M -> break
@@ -134,6 +142,7 @@ proctype consumer() {
             if
             :: publishedTail != tail ->
                 // Found empty: give all released room back first.
+                previous = publishedTail;
                 publishedTail = tail;
                 consumerBuffer!TAIL, tail;
                 if
@@ -141,7 +150,7 @@ proctype consumer() {
                 :: else -> skip
                 fi;
                 if
-                :: memory[PRODUCER_SLEEPING] -> futexWake(consumerBuffer, producerAsleep)
+                :: memory[PRODUCER_SLEEPING] == previous + 1 -> futexWake(consumerBuffer, producerAsleep)
                 :: else -> skip
                 fi
             :: else -> skip
@@ -150,7 +159,7 @@ proctype consumer() {
             do
             :: knownHead != tail -> break
             :: else ->
-                consumerBuffer!CONSUMER_SLEEPING, 1;
+                consumerBuffer!CONSUMER_SLEEPING, tail + 1;
                 slices = 0;
                 if
                 :: consumerRegistered -> membarrier(consumerBuffer, producerBuffer, producerRegistered)
@@ -169,6 +178,7 @@ proctype consumer() {
         tail++;
         if
         :: tail - publishedTail >= BATCH ->
+            previous = publishedTail;
             publishedTail = tail;
             consumerBuffer!TAIL, tail;
             if
@@ -176,7 +186,7 @@ proctype consumer() {
             :: else -> skip
             fi;
             if
-            :: memory[PRODUCER_SLEEPING] -> futexWake(consumerBuffer, producerAsleep)
+            :: memory[PRODUCER_SLEEPING] == previous + 1 -> futexWake(consumerBuffer, producerAsleep)
             :: else -> skip
             fi
         :: else -> skip

@@ -6,7 +6,7 @@ import Synchronization
 /// While both sides are busy a message costs a copy (or none, with `reserve`/`publish` and
 /// `peek`/`release`), a release store of the head and a plain load of the consumer's sleep
 /// flag: no lock, no system call, no full fence, no allocation. The consumer gives room back in
-/// batches (`capacity / 4` bytes, or whenever it finds the ring empty). Only a side that finds
+/// batches (4 KiB, or a quarter of a smaller ring, or whenever it finds the ring empty). Only a side that finds
 /// nothing to do and has spun a while announces that it sleeps; that side pays for the ordering
 /// (`membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)`, or a full fence on both sides where the
 /// kernel lacks it), and only then does the other side pay for a `futex` wake-up. The protocol
@@ -23,7 +23,7 @@ import Synchronization
 /// | 0 | identifier, capacity (u64 each); producer flags, consumer flags (u32 each) |
 /// | 64 | head: bytes ever published (u64); the producer's futex waits, futex wakes, barriers |
 /// | 128 | tail: bytes ever given back (u64); the consumer's futex waits, futex wakes, barriers |
-/// | 192 | consumer sleeping, producer sleeping (u32 each) |
+/// | 192 | consumer sleeping, producer sleeping (u64 each: 0, or the number of the announcement) |
 /// | 256 | `capacity` bytes of records: an 8-byte length, the message, padding to 8 |
 ///
 /// A record that would run past the end is preceded by a wrap marker and starts again at
@@ -39,7 +39,7 @@ public enum SPSCRing {
     /// Each side's counters follow its position: futex waits, futex wakes, barriers.
     @usableFromInline static let countersAfterPosition = 8
     @usableFromInline static let consumerSleepingOffset = 192
-    @usableFromInline static let producerSleepingOffset = 196
+    @usableFromInline static let producerSleepingOffset = 200
     @usableFromInline static let dataOffset = 256
     @usableFromInline static let recordHeaderByteCount = 8
     @usableFromInline static let wrapMarker = UInt64.max
@@ -54,8 +54,11 @@ public enum SPSCRing {
     public static func byteCount(capacity: Int) -> Int { dataOffset + capacity }
 
     /// How a side waits by default: spin this many re-reads of the other side's position
-    /// before announcing that it sleeps (about the cost of a `futex` wake-up and sleep here).
-    public static let defaultWaitStrategy = SpinThenWait(spins: 2048)
+    /// (tens of microseconds) before announcing that it sleeps. Long enough that a busy peer's
+    /// hiccups (an interrupt, a page of a large copy, the hypervisor) do not put a side to sleep:
+    /// fewer spins made `shm compare` count several futex calls per 1,000 messages and lose
+    /// throughput to wake-ups. A side that is really idle burns that long once, then sleeps.
+    public static let defaultWaitStrategy = SpinThenWait(spins: 32768)
 
     /// Writes an empty ring's header at `offset`. Do it once, before either side attaches
     /// (for example in `SharedRegions.openInitialized(_:layout:initializer:)`), or let both

@@ -44,45 +44,48 @@ extension SPSCRing {
         ///
         /// - Throws: `.corrupted` if the head or the record's length break the layout; nothing
         ///   outside the ring is read.
-        @inlinable
+        @inlinable @inline(__always)
         public mutating func peek() throws(SharedMemoryError) -> UnsafeRawBufferPointer? {
             if knownHead == tail {
                 if publishedTail != tail { publishTail() }
                 let head = shared.head.pointee.load(ordering: .acquiring)
-                guard head % 8 == 0, head &- tail <= UInt64(shared.capacity) else {
+                guard head % 8 == 0, head &- tail <= UInt64(truncatingIfNeeded: shared.capacity) else {
                     throw shared.corruptedHead(head, tail: tail, "SPSCRing.Consumer")
                 }
                 knownHead = head
                 if head == tail { return nil }
             }
             // Checked against the head before anything is read: `available` is 8...capacity.
+            // Wrapping arithmetic throughout: every value is bounded by the checks, so the fast
+            // path carries no overflow check (nor its trap).
+            let capacity = shared.capacity
             let available = Int(truncatingIfNeeded: knownHead &- tail)
-            var offset = Int(truncatingIfNeeded: tail) & (shared.capacity &- 1)
+            var offset = Int(truncatingIfNeeded: tail) & (capacity &- 1)
             var skipped = 0
             var length = (shared.data + offset).load(as: UInt64.self)
             if length == SPSCRing.wrapMarker {
-                skipped = shared.capacity &- offset
+                skipped = capacity &- offset
                 guard offset != 0, skipped < available else {
                     throw shared.corruptedRecord(length: length, at: tail, head: knownHead)
                 }
                 offset = 0
                 length = shared.data.load(as: UInt64.self)
             }
-            guard length <= UInt64(shared.maximumMessageByteCount) else {
-                throw shared.corruptedRecord(length: length, at: tail &+ UInt64(skipped), head: knownHead)
+            guard length <= UInt64(truncatingIfNeeded: shared.maximumMessageByteCount) else {
+                throw shared.corruptedRecord(length: length, at: tail &+ UInt64(truncatingIfNeeded: skipped), head: knownHead)
             }
-            let record = Shared.recordByteCount(Int(length))
-            guard skipped &+ record <= available, offset &+ record <= shared.capacity else {
-                throw shared.corruptedRecord(length: length, at: tail &+ UInt64(skipped), head: knownHead)
+            let count = Int(truncatingIfNeeded: length)
+            let record = Shared.recordByteCount(count)
+            guard skipped &+ record <= available, offset &+ record <= capacity else {
+                throw shared.corruptedRecord(length: length, at: tail &+ UInt64(truncatingIfNeeded: skipped), head: knownHead)
             }
-            peekedEnd = tail &+ UInt64(skipped &+ record)
-            return UnsafeRawBufferPointer(
-                start: shared.data + offset + SPSCRing.recordHeaderByteCount, count: Int(length))
+            peekedEnd = tail &+ UInt64(truncatingIfNeeded: skipped &+ record)
+            return UnsafeRawBufferPointer(start: shared.data + (offset &+ SPSCRing.recordHeaderByteCount), count: count)
         }
 
         /// Lets the peeked message go. Its room returns to the producer with the next batch
-        /// (`capacity / 4` bytes), or as soon as this side finds the ring empty.
-        @inlinable
+        /// (4 KiB, or a quarter of a smaller ring), or as soon as this side finds the ring empty.
+        @inlinable @inline(__always)
         public mutating func release() {
             guard let end = peekedEnd else { return }
             peekedEnd = nil
@@ -92,12 +95,14 @@ extension SPSCRing {
 
         /// Stores the tail, giving the room released so far back, and wakes the producer if it
         /// announced that it sleeps.
-        @inlinable
+        @inlinable @inline(__always)
         mutating func publishTail() {
+            let previous = publishedTail
             publishedTail = tail
             shared.tail.pointee.store(tail, ordering: .releasing)
             shared.orderPublicationBeforeSleepCheck()
-            if shared.producerSleeping.pointee.load(ordering: .relaxed) != 0 { shared.wake(.producer) }
+            // A producer asleep until the tail moves from where it just was.
+            if shared.producerSleeping.pointee.load(ordering: .relaxed) == previous &+ 1 { shared.wake(.producer) }
         }
 
         /// Copies the next message into `buffer` and releases it; its length, or `nil` if the
@@ -106,14 +111,14 @@ extension SPSCRing {
         /// - Throws: `.invalidSize` if `buffer` is smaller than the message (which stays in the
         ///   ring); `.corrupted` as `peek()` does; `.truncated` if another process cut the ring's
         ///   object short of the message (the copy is guarded; the message is not released).
-        @inlinable
+        @inlinable @inline(__always)
         public mutating func tryReceive(into buffer: UnsafeMutableRawBufferPointer) throws(SharedMemoryError) -> Int? {
             guard let message = try peek() else { return nil }
             return try copyAndRelease(message, into: buffer)
         }
 
         /// The one copy out of the ring.
-        @inlinable
+        @inlinable @inline(__always)
         mutating func copyAndRelease(_ message: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer)
             throws(SharedMemoryError) -> Int
         {
@@ -137,7 +142,7 @@ extension SPSCRing {
         /// passed first.
         ///
         /// - Throws: `.corrupted` as `peek()` does; a `futex` failure other than a timeout.
-        @inlinable
+        @inlinable @inline(__always)
         public mutating func waitForMessage(
             timeout: Duration? = nil, strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
         ) throws(SharedMemoryError) -> UnsafeRawBufferPointer? {
@@ -160,7 +165,7 @@ extension SPSCRing {
                 let remaining = deadline.map { clock.now.duration(to: $0) }
                 if let remaining, remaining <= .zero { return nil }
                 // Empty: head == tail, whose low half the head's futex word must still hold.
-                try shared.sleep(.consumer, on: shared.headWord, whileValueIs: UInt32(truncatingIfNeeded: tail), timeout: remaining)
+                try shared.sleep(.consumer, on: shared.headWord, whilePositionIs: tail, timeout: remaining)
             }
         }
 
@@ -170,7 +175,7 @@ extension SPSCRing {
         /// - Throws: `.invalidSize` if `buffer` is smaller than the message (which stays in the
         ///   ring); `.corrupted` as `peek()` does; `.truncated` if another process cut the ring's
         ///   object short of the message (the copy is guarded; the message is not released).
-        @inlinable
+        @inlinable @inline(__always)
         public mutating func receive(
             into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil,
             strategy: SpinThenWait = SPSCRing.defaultWaitStrategy

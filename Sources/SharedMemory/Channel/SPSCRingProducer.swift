@@ -36,48 +36,53 @@ extension SPSCRing {
         ///
         /// - Throws: `.invalidSize` if the message can never fit; `.corrupted` if the tail the
         ///   consumer stored breaks the layout.
-        @inlinable
+        @inlinable @inline(__always)
         public mutating func reserve(_ byteCount: Int) throws(SharedMemoryError) -> UnsafeMutableRawBufferPointer? {
             guard byteCount >= 0, byteCount <= shared.maximumMessageByteCount else {
                 throw shared.tooLarge(byteCount, "SPSCRing.reserve")
             }
+            // Wrapping arithmetic: every value is bounded by the capacity (checked when attached)
+            // and the tail's check, so the fast path carries no overflow check (nor its trap).
+            let capacity = shared.capacity
             let record = Shared.recordByteCount(byteCount)
-            let position = Int(truncatingIfNeeded: head) & (shared.capacity &- 1)
-            let untilEnd = shared.capacity &- position
+            let position = Int(truncatingIfNeeded: head) & (capacity &- 1)
+            let untilEnd = capacity &- position
             // A record never wraps: if it would, a marker fills the rest and it starts at 0.
             let needed = record <= untilEnd ? record : untilEnd &+ record
-            if Int(truncatingIfNeeded: head &- knownTail) &+ needed > shared.capacity {
+            if Int(truncatingIfNeeded: head &- knownTail) &+ needed > capacity {
                 let tail = shared.tail.pointee.load(ordering: .acquiring)
                 // Between the tail last seen and the head: never backwards, never past the head.
                 guard tail % 8 == 0, tail &- knownTail <= head &- knownTail else {
                     throw shared.corruptedTail(tail, knownTail: knownTail, head: head)
                 }
                 knownTail = tail
-                if Int(truncatingIfNeeded: head &- tail) &+ needed > shared.capacity { return nil }
+                if Int(truncatingIfNeeded: head &- tail) &+ needed > capacity { return nil }
             }
             var start = head
             if record > untilEnd {
                 (shared.data + position).storeBytes(of: SPSCRing.wrapMarker, as: UInt64.self)
-                start = head &+ UInt64(untilEnd)
+                start = head &+ UInt64(truncatingIfNeeded: untilEnd)
             }
             reservation = (start, byteCount)
-            let offset = Int(truncatingIfNeeded: start) & (shared.capacity &- 1)
+            let offset = Int(truncatingIfNeeded: start) & (capacity &- 1)
             return UnsafeMutableRawBufferPointer(
-                start: shared.data + offset + SPSCRing.recordHeaderByteCount, count: byteCount)
+                start: shared.data + (offset &+ SPSCRing.recordHeaderByteCount), count: byteCount)
         }
 
         /// Makes the reserved message visible to the consumer, and wakes it if it announced
         /// that it sleeps.
-        @inlinable
+        @inlinable @inline(__always)
         public mutating func publish() {
             guard let (start, byteCount) = reservation else { return }
             reservation = nil
             let offset = Int(truncatingIfNeeded: start) & (shared.capacity &- 1)
-            (shared.data + offset).storeBytes(of: UInt64(byteCount), as: UInt64.self)
-            head = start &+ UInt64(Shared.recordByteCount(byteCount))
+            (shared.data + offset).storeBytes(of: UInt64(truncatingIfNeeded: byteCount), as: UInt64.self)
+            let previous = head
+            head = start &+ UInt64(truncatingIfNeeded: Shared.recordByteCount(byteCount))
             shared.head.pointee.store(head, ordering: .releasing)
             shared.orderPublicationBeforeSleepCheck()
-            if shared.consumerSleeping.pointee.load(ordering: .relaxed) != 0 { shared.wake(.consumer) }
+            // A consumer asleep until the head moves from where it just was.
+            if shared.consumerSleeping.pointee.load(ordering: .relaxed) == previous &+ 1 { shared.wake(.consumer) }
         }
 
         /// Waits for room for a message of `byteCount` bytes, to be written in place: spinning
@@ -86,7 +91,7 @@ extension SPSCRing {
         /// `nil` if `timeout` passed first.
         ///
         /// - Throws: as `reserve(_:)`; a `futex` failure other than a timeout.
-        @inlinable
+        @inlinable @inline(__always)
         public mutating func waitForRoom(
             _ byteCount: Int, timeout: Duration? = nil, strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
         ) throws(SharedMemoryError) -> UnsafeMutableRawBufferPointer? {
@@ -109,8 +114,7 @@ extension SPSCRing {
                 let remaining = deadline.map { clock.now.duration(to: $0) }
                 if let remaining, remaining <= .zero { return nil }
                 // No room: sleep while the tail the failed attempt read is still there.
-                try shared.sleep(
-                    .producer, on: shared.tailWord, whileValueIs: UInt32(truncatingIfNeeded: knownTail), timeout: remaining)
+                try shared.sleep(.producer, on: shared.tailWord, whilePositionIs: knownTail, timeout: remaining)
             }
         }
 
@@ -118,7 +122,7 @@ extension SPSCRing {
         ///
         /// - Throws: as `reserve(_:)`; `.truncated` if another process cut the ring's object short
         ///   of the slot (the copy is guarded; the message is not published).
-        @inlinable
+        @inlinable @inline(__always)
         public mutating func trySend(_ message: UnsafeRawBufferPointer) throws(SharedMemoryError) -> Bool {
             guard let slot = try reserve(message.count) else { return false }
             try copyAndPublish(message, into: slot)
@@ -129,7 +133,7 @@ extension SPSCRing {
         /// `false` if `timeout` passed first.
         ///
         /// - Throws: as `waitForRoom(_:timeout:strategy:)`; `.truncated` as `trySend`.
-        @inlinable
+        @inlinable @inline(__always)
         public mutating func send(
             _ message: UnsafeRawBufferPointer, timeout: Duration? = nil, strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
         ) throws(SharedMemoryError) -> Bool {
@@ -139,7 +143,7 @@ extension SPSCRing {
         }
 
         /// The one copy into the ring.
-        @inlinable
+        @inlinable @inline(__always)
         mutating func copyAndPublish(_ message: UnsafeRawBufferPointer, into slot: UnsafeMutableRawBufferPointer)
             throws(SharedMemoryError)
         {

@@ -14,8 +14,11 @@ extension SPSCRing {
         @usableFromInline let region: any SharedRegion
         @usableFromInline let head: UnsafeMutablePointer<Atomic<UInt64>>
         @usableFromInline let tail: UnsafeMutablePointer<Atomic<UInt64>>
-        @usableFromInline let consumerSleeping: UnsafeMutablePointer<Atomic<UInt32>>
-        @usableFromInline let producerSleeping: UnsafeMutablePointer<Atomic<UInt32>>
+        /// 0, or 1 + the position the sleeping side waits to see change (the head for the
+        /// consumer, the tail for the producer): the other side wakes it only from the one
+        /// publication that moves that position, not at every message while the flag stays set.
+        @usableFromInline let consumerSleeping: UnsafeMutablePointer<Atomic<UInt64>>
+        @usableFromInline let producerSleeping: UnsafeMutablePointer<Atomic<UInt64>>
         let producerFlags: UnsafeMutablePointer<Atomic<UInt32>>
         let consumerFlags: UnsafeMutablePointer<Atomic<UInt32>>
         /// Each side's three counters: futex waits, futex wakes, barriers.
@@ -58,7 +61,10 @@ extension SPSCRing {
             }
             self.region = region
             self.capacity = Int(capacity)
-            returnBatch = Int(capacity) / 4
+            // Small enough that a producer waiting for room rarely exhausts its spin, large enough
+            // that the tail's line moves once per several small messages.
+            returnBatch = min(Int(capacity) / 4, 4096)
+            maximumMessageByteCount = Int(capacity) / 2 - SPSCRing.recordHeaderByteCount
             data = try RegionSlot.pointer(
                 to: UInt8.self, count: Int(capacity), at: offset + SPSCRing.dataOffset, in: region, aligned: false,
                 writing: true, operation: operation)
@@ -66,8 +72,8 @@ extension SPSCRing {
             tail = atomic(SPSCRing.tailOffset, UInt64.self)
             producerCounters = atomic(SPSCRing.headOffset + SPSCRing.countersAfterPosition, UInt64.self)
             consumerCounters = atomic(SPSCRing.tailOffset + SPSCRing.countersAfterPosition, UInt64.self)
-            consumerSleeping = atomic(SPSCRing.consumerSleepingOffset, UInt32.self)
-            producerSleeping = atomic(SPSCRing.producerSleepingOffset, UInt32.self)
+            consumerSleeping = atomic(SPSCRing.consumerSleepingOffset, UInt64.self)
+            producerSleeping = atomic(SPSCRing.producerSleepingOffset, UInt64.self)
             producerFlags = atomic(SPSCRing.producerFlagsOffset, UInt32.self)
             consumerFlags = atomic(SPSCRing.consumerFlagsOffset, UInt32.self)
             headWord = try FutexWord(in: region, at: offset + SPSCRing.headOffset)
@@ -103,12 +109,15 @@ extension SPSCRing {
             return (head, tail)
         }
 
-        /// The largest message this ring carries.
-        @usableFromInline var maximumMessageByteCount: Int { capacity / 2 - SPSCRing.recordHeaderByteCount }
+        /// The largest message this ring carries: `capacity / 2 - 8`.
+        @usableFromInline let maximumMessageByteCount: Int
 
+        /// A record's bytes: the length word and the message rounded up to 8. Wrapping
+        /// arithmetic: callers pass at most `maximumMessageByteCount`, so nothing overflows, and
+        /// the fast path carries no overflow check (nor its trap).
         @inlinable
         static func recordByteCount(_ messageByteCount: Int) -> Int {
-            SPSCRing.recordHeaderByteCount + (messageByteCount + 7) & ~7
+            SPSCRing.recordHeaderByteCount &+ ((messageByteCount &+ 7) & ~7)
         }
 
         /// The error for a message larger than the ring can ever carry (the cold path).
@@ -135,15 +144,17 @@ extension SPSCRing {
             }
         }
 
-        /// The sleeping half: announce, order the announcement before the re-check (membarrier,
-        /// or a full fence), re-check that `word` still holds `expected`, and sleep on it.
+        /// The sleeping half: announce (the flag holds `position + 1`), order the announcement
+        /// before the re-check (membarrier, or a full fence), re-check that `word` (the low half
+        /// of the other side's position) still holds `position`'s low half, and sleep on it.
         @usableFromInline
-        func sleep(_ side: Side, on word: FutexWord, whileValueIs expected: UInt32, timeout: Duration?)
+        func sleep(_ side: Side, on word: FutexWord, whilePositionIs position: UInt64, timeout: Duration?)
             throws(SharedMemoryError)
         {
             let flag = side == .consumer ? consumerSleeping : producerSleeping
             let counters = side == .consumer ? consumerCounters : producerCounters
-            flag.pointee.store(1, ordering: .relaxed)
+            Self.increment(counters + 2)
+            flag.pointee.store(position &+ 1, ordering: .relaxed)
             defer { flag.pointee.store(0, ordering: .relaxed) }
             var wakeGuaranteed = true
             if !(processBarrier && ProcessBarrier.onEveryRegisteredCPU()) {
@@ -153,14 +164,17 @@ extension SPSCRing {
                 let peerFlags = side == .consumer ? producerFlags : consumerFlags
                 wakeGuaranteed = peerFlags.pointee.load(ordering: .relaxed) & SPSCRing.skipsFenceFlag == 0
             }
-            Self.increment(counters + 2)
+            let expected = UInt32(truncatingIfNeeded: position)
             guard word.load() == expected else { return }
             Self.increment(counters)
             let slice: Duration? = wakeGuaranteed ? timeout : min(timeout ?? .milliseconds(1), .milliseconds(1))
             _ = try word.wait(whileValueIs: expected, timeout: slice)
         }
 
-        /// Wakes the side that announced it sleeps (the cold path of publishing).
+        /// Wakes the side that announced it sleeps until the position just moved from where it
+        /// was (the cold path of publishing). Only that publication wakes: either the sleeper's
+        /// re-check saw it, or this side saw the announcement after it (the barriers see to it),
+        /// and the kernel orders the wake after the publication, so no wake-up is lost.
         @usableFromInline @inline(never)
         func wake(_ sleeper: Side) {
             Self.increment((sleeper == .consumer ? producerCounters : consumerCounters) + 1)
