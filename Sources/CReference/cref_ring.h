@@ -5,7 +5,7 @@
 // not the design. Keep it in step with the Swift files. The limit is limit_ring.c, not this.
 //
 // Layout, each part on its own 64-byte line:
-//   0    identifier (u64 "SPSCRING", stored last with release), capacity (u64 at 8),
+//   0    identifier (u64 "SPSCRNG2", stored last with release), capacity (u64 at 8),
 //        producer flags (u32 at 16), consumer flags (u32 at 20): bit 0 "skips the fence"
 //   64   head: bytes ever published, written by the producer only; its counters at 72
 //   128  tail: bytes ever given back, written by the consumer only; its counters at 136
@@ -32,7 +32,7 @@
 #include <linux/membarrier.h>
 #include <string.h>
 
-#define CREF_RING_IDENTIFIER UINT64_C(0x5350534352494E47)  // "SPSCRING"
+#define CREF_RING_IDENTIFIER UINT64_C(0x53505343524E4732)  // "SPSCRNG2"
 #define CREF_RING_WRAP_MARKER UINT64_MAX
 #define CREF_RING_RECORD_HEADER 8
 #define CREF_RING_SPINS 32768  // SPSCRing.defaultWaitStrategy

@@ -174,8 +174,8 @@ struct SPSCRingCorruptionTests {
     func forgedInASmallRegion() throws {
         let region = try SharedRegions.open(try TestNames.address(.posix, "forged"), size: 257, mode: .create)
         defer { try? region.remove() }
-        let steps = ["open", region.address.description, "write", "0", "474e495243535053", "write", "8", "0100000000000000"]
-        try ChildProcess("SharedMemoryTestPeer", steps).expectSuccess()  // "SPSCRING", capacity 1
+        let steps = ["open", region.address.description, "write", "0", "32474e5243535053", "write", "8", "0100000000000000"]
+        try ChildProcess("SharedMemoryTestPeer", steps).expectSuccess()  // "SPSCRNG2", capacity 1
         expectCorrupted("capacity", 1) { _ = try SPSCRing.Consumer(in: region) }
         expectCorrupted("capacity", 1) { _ = try SPSCRing.Producer(in: region) }
     }

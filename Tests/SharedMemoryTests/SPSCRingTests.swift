@@ -155,6 +155,10 @@ struct SPSCRingTests {
         try SPSCRing.initialize(in: region, at: 64, capacity: 1024)
         #expect(throws: SharedMemoryError.self) { try SPSCRing.Producer(in: region, at: 8) }
         #expect(try SPSCRing.Producer(in: region, at: 64).maximumMessageByteCount == 504)
+        // A ring of 0.1.0's layout ("SPSCRING", 32-bit sleeping flags) is refused, not misread.
+        try region.store(UInt64(0x5350_5343_5249_4E47), at: 64)
+        let error = #expect(throws: SharedMemoryError.self) { try SPSCRing.Consumer(in: region, at: 64) }
+        #expect(error?.code == .layoutMismatch)
     }
 
     @Test(

@@ -30,7 +30,9 @@ import Synchronization
 /// the beginning, so every message is contiguous: that is what makes zero-copy possible,
 /// and why a message may be at most `capacity / 2 - 8` bytes.
 public enum SPSCRing {
-    @usableFromInline static let identifier: UInt64 = 0x5350_5343_5249_4E47  // "SPSCRING"
+    /// "SPSCRNG2": the second layout (0.1.0's "SPSCRING" had 32-bit sleeping flags that meant
+    /// only "asleep"); a side of the other layout is refused rather than misread.
+    @usableFromInline static let identifier: UInt64 = 0x5350_5343_524E_4732
     @usableFromInline static let capacityOffset = 8
     @usableFromInline static let producerFlagsOffset = 16
     @usableFromInline static let consumerFlagsOffset = 20
