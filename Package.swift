@@ -43,7 +43,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "SharedMemoryTestPeer", dependencies: ["SharedMemory"]),
+        // One seeded generator for the fuzzing tests and the peer that writes their garbage.
+        .target(name: "SeededRandom", path: "Tests/Fixtures/SeededRandom"),
+        .executableTarget(name: "SharedMemoryTestPeer", dependencies: ["SharedMemory", "SeededRandom"]),
         // Plain C with the bare calls (shmget, shm_open, open, semget): the other side of
         // the interop tests, built by SwiftPM so no C compiler has to be found at test time.
         .executableTarget(name: "InteropFixture", path: "Tests/Fixtures/InteropFixture"),
@@ -60,6 +62,7 @@ let package = Package(
             // launch them as the second process.
             dependencies: [
                 "SharedMemory", "SharedMemoryComparison", "ProcessSpawning", "SharedMemoryTestPeer", "shm", "InteropFixture",
+                "SeededRandom",
             ]
         ),
     ],

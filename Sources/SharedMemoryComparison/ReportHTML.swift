@@ -162,11 +162,12 @@ extension ComparisonReport {
         return units[words[1]].map { count * $0 }
     }
 
-    private static func sizeText(_ bytes: Double) -> String {
-        for (unit, scale) in [("GiB", 1024.0 * 1024 * 1024), ("MiB", 1024.0 * 1024), ("KiB", 1024.0)] where bytes >= scale {
-            return "\(number(bytes / scale)) \(unit)"
-        }
-        return "\(number(bytes)) B"
+    /// "64 B", "4 KiB", "1.5 MiB": swept sizes are whole numbers of their unit, and read best so.
+    static func sizeText(_ bytes: Double) -> String {
+        let (unit, scale) = [("GiB", 1024.0 * 1024 * 1024), ("MiB", 1024.0 * 1024), ("KiB", 1024.0)]
+            .first { bytes >= $0.1 } ?? ("B", 1)
+        let count = bytes / scale
+        return "\(count == count.rounded() ? String(Int(count)) : number(count)) \(unit)"
     }
 
     private static func ratioText(_ ratio: Double) -> String { String(format: "%.2fx", ratio) }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SeededRandom
 import SharedMemory
 import Synchronization
 
@@ -111,7 +112,7 @@ struct RegionMutation {
             Self.set(&image, field, Self.values[index % Self.values.count])
             return image
         }
-        var random = SplitMix(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+        var random = SeededRandom(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
         switch random.next() % 4 {
         case 0:
             image = image.map { _ in UInt8(truncatingIfNeeded: random.next()) }
@@ -136,20 +137,6 @@ struct RegionMutation {
 
     private static func set(_ image: inout [UInt8], _ field: (offset: Int, width: Int), _ value: UInt64) {
         for byte in 0..<field.width { image[field.offset + byte] = UInt8(truncatingIfNeeded: value >> (8 * byte)) }
-    }
-}
-
-/// splitmix64: small, fast, and the same on every run for a seed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SeededRandom
 import SharedMemory
 import SystemPackage
 import Testing

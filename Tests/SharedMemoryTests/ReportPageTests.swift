@@ -54,6 +54,13 @@ struct ReportPageTests {
         #expect(ComparisonReport.messageSize("create, map, unmap, remove 4 KiB") == nil)
     }
 
+    @Test("the size curves label sizes as their metrics name them", arguments: [
+        (8.0, "8 B"), (64, "64 B"), (4096, "4 KiB"), (1_048_576, "1 MiB"), (1536, "1.5 KiB"),
+    ])
+    func sizeLabels(bytes: Double, label: String) {
+        #expect(ComparisonReport.sizeText(bytes) == label)
+    }
+
     @Test("shm compare --format html --output writes the page")
     func commandLine() throws {
         let path = NSTemporaryDirectory() + "/" + TestNames.unique("report") + ".html"
