@@ -11,9 +11,10 @@
 /// | 32 | allocations |
 /// | 40 | free bytes (whole free blocks, headers included) |
 /// | 48 | recoveries: operations rolled back after their process died |
+/// | 56 | the name table (`HeapNameTable`), an allocation; 0 before the first named object |
 /// | 64 | the `ProcessMutex` |
-/// | 128 | the undo log: entries written, then 15 entries of (word offset, old value) |
-/// | 384 | the first block |
+/// | 128 | the undo log: entries written, then 31 entries of (word offset, old value) |
+/// | 640 | the first block |
 ///
 /// A block starts with its size (header included, a multiple of 16, at least 32) and a tag
 /// that is a function of state, offset and size, so a header that was overwritten, or an
@@ -21,7 +22,7 @@
 /// free block.
 enum HeapLayout {
     static let magic: UInt64 = 0x0050_4145_484D_4853  // "SHMHEAP" read little-endian
-    static let version: UInt64 = 1
+    static let version: UInt64 = 2
 
     enum Field {
         static let magic = 0
@@ -31,12 +32,15 @@ enum HeapLayout {
         static let allocationCount = 32
         static let freeByteCount = 40
         static let recoveries = 48
+        static let names = 56
     }
 
     static let mutex = 64
     static let log = 128
-    static let logCapacity = 15
-    static let firstBlock = 384
+    /// Enough for the longest operation between two commits: a name table or container
+    /// storage replaced (allocate 10 words, the link 1, deallocate the old 7).
+    static let logCapacity = 31
+    static let firstBlock = 640
 
     /// Size and tag; a free block's link follows.
     static let blockHeader = 16

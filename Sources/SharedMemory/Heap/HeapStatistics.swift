@@ -13,6 +13,8 @@ public struct HeapStatistics: Sendable, Hashable, Codable {
     public var allocationCount: Int
     /// Operations rolled back because their process died inside them.
     public var recoveries: Int
+    /// The named objects (`construct`), each one of the allocations.
+    public var namedObjectCount: Int
 
     /// The share of free bytes outside the largest free block: 0 when all free space is one block.
     public var fragmentation: Double {

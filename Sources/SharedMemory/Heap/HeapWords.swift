@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// The heap's words, reached in place: every offset is checked against the heap's bounds
@@ -40,6 +43,19 @@ struct HeapWords: @unchecked Sendable {
     func store(_ value: UInt64, at offset: Int, _ operation: String) throws(SharedMemoryError) {
         guard contains(offset) else { throw outside(offset, operation) }
         word(offset).pointee.store(value, ordering: .releasing)
+    }
+
+    /// `count` bytes of the heap from `offset`, for copying names and values in and out.
+    func bytes(at offset: Int, count: Int, _ operation: String) throws(SharedMemoryError) -> UnsafeMutableRawBufferPointer {
+        guard count >= 0, offset >= start, offset <= end, count <= end - offset else { throw outside(offset, operation) }
+        return UnsafeMutableRawBufferPointer(start: base + offset, count: count)
+    }
+
+    /// Whether the heap's bytes at `offset` are those of `other`.
+    func bytesEqual(at offset: Int, _ other: UnsafeRawBufferPointer, _ operation: String) throws(SharedMemoryError) -> Bool {
+        let mine = try bytes(at: offset, count: other.count, operation)
+        guard let theirs = other.baseAddress, let here = mine.baseAddress else { return true }
+        return memcmp(here, theirs, other.count) == 0
     }
 
     private func outside(_ offset: Int, _ operation: String) -> SharedMemoryError {

@@ -17,31 +17,38 @@ extension SharedHeap {
                 message: "cannot allocate \(byteCount) bytes aligned to \(alignment) in a heap of \(self.byteCount) bytes",
                 hint: "give a byteCount from 0 to the heap's size and an alignment that is a power of two")
         }
+        return try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
+            RegionOffset(byteOffset: try allocateHoldingLock(byteCount: byteCount, alignment: alignment, &log, operation))
+        }
+    }
+
+    /// `allocate`'s work, for a caller that holds the lock and checked the arguments: the payload's offset.
+    func allocateHoldingLock(byteCount: Int, alignment: Int, _ log: inout HeapUndoLog, _ operation: String)
+        throws(SharedMemoryError) -> Int
+    {
         // The block: header, then the bytes, rounded up to whole granules.
         let need = max(
             HeapLayout.minimumBlock,
             (byteCount + HeapLayout.blockHeader + HeapLayout.granule - 1) / HeapLayout.granule * HeapLayout.granule)
-        return try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
-            var link = offset + HeapLayout.Field.freeHead
-            var current = try freeHead(operation)
-            while current != 0 {
-                let block = try HeapBlock.read(at: current, in: words, role: "a free-list link", operation)
-                guard block.isFree else { throw notFree(block, operation) }
-                let next = try block.next(in: words, operation)
-                if let payload = fit(need, alignment, in: block) {
-                    try carve(block, next: next, link: link, payload: payload, need: need, &log, operation)
-                    return RegionOffset(byteOffset: payload)
-                }
-                link = block.linkOffset
-                current = next
+        var link = offset + HeapLayout.Field.freeHead
+        var current = try freeHead(operation)
+        while current != 0 {
+            let block = try HeapBlock.read(at: current, in: words, role: "a free-list link", operation)
+            guard block.isFree else { throw notFree(block, operation) }
+            let next = try block.next(in: words, operation)
+            if let payload = fit(need, alignment, in: block) {
+                try carve(block, next: next, link: link, payload: payload, need: need, &log, operation)
+                return payload
             }
-            let stats = try statisticsHoldingLock(operation)
-            throw SharedMemoryError(
-                code: .noSpace, operation: operation, address: region.address.description,
-                message: "no free block holds \(byteCount) bytes aligned to \(alignment): \(stats.freeByteCount) bytes "
-                    + "are free, the largest free block has \(stats.largestFreeBlock) (its 16-byte header included)",
-                hint: "deallocate what is no longer used, or make a larger heap")
+            link = block.linkOffset
+            current = next
         }
+        let stats = try statisticsHoldingLock(operation)
+        throw SharedMemoryError(
+            code: .noSpace, operation: operation, address: region.address.description,
+            message: "no free block holds \(byteCount) bytes aligned to \(alignment): \(stats.freeByteCount) bytes "
+                + "are free, the largest free block has \(stats.largestFreeBlock) (its 16-byte header included)",
+            hint: "deallocate what is no longer used, or make a larger heap")
     }
 
     /// Gives back an allocation, merging it with free neighbours.
@@ -60,41 +67,46 @@ extension SharedHeap {
                 throw notAllocation(allocation, because: error.message, operation)
             }
             guard !block.isFree else { throw notAllocation(allocation, because: "it was deallocated already", operation) }
-            // The free neighbours: the last free block before it and the first after it.
-            var link = offset + HeapLayout.Field.freeHead
-            var previous: HeapBlock?
-            var current = try freeHead(operation)
-            while current != 0 && current < block.offset {
-                let free = try HeapBlock.read(at: current, in: words, role: "a free-list link", operation)
-                guard free.isFree else { throw notFree(free, operation) }
-                previous = free
-                link = free.linkOffset
-                current = try free.next(in: words, operation)
-            }
-            if let previous, previous.end > block.offset { throw overlap(previous, block, operation) }
-            var following = current
-            var merged = block.size
-            if current != 0 {
-                let after = try HeapBlock.read(at: current, in: words, role: "a free-list link", operation)
-                guard after.isFree else { throw notFree(after, operation) }
-                if block.end > after.offset { throw overlap(block, after, operation) }
-                if block.end == after.offset {
-                    merged += after.size
-                    following = try after.next(in: words, operation)
-                    try log.set(after.offset + 8, 0, operation)
-                }
-            }
-            if let previous, previous.end == block.offset {
-                try log.set(block.offset + 8, 0, operation)
-                try HeapBlock.write(at: previous.offset, size: previous.size + merged, free: true, &log, operation)
-                try log.set(previous.linkOffset, UInt64(following), operation)
-            } else {
-                try HeapBlock.write(at: block.offset, size: merged, free: true, &log, operation)
-                try log.set(block.linkOffset, UInt64(following), operation)
-                try log.set(link, UInt64(block.offset), operation)
-            }
-            try adjustCounters(freeBytes: block.size, allocations: -1, &log, operation)
+            try release(block, &log, operation)
         }
+    }
+
+    /// Gives back the allocated `block`, merging it with free neighbours; the caller holds the lock.
+    func release(_ block: HeapBlock, _ log: inout HeapUndoLog, _ operation: String) throws(SharedMemoryError) {
+        // The free neighbours: the last free block before it and the first after it.
+        var link = offset + HeapLayout.Field.freeHead
+        var previous: HeapBlock?
+        var current = try freeHead(operation)
+        while current != 0 && current < block.offset {
+            let free = try HeapBlock.read(at: current, in: words, role: "a free-list link", operation)
+            guard free.isFree else { throw notFree(free, operation) }
+            previous = free
+            link = free.linkOffset
+            current = try free.next(in: words, operation)
+        }
+        if let previous, previous.end > block.offset { throw overlap(previous, block, operation) }
+        var following = current
+        var merged = block.size
+        if current != 0 {
+            let after = try HeapBlock.read(at: current, in: words, role: "a free-list link", operation)
+            guard after.isFree else { throw notFree(after, operation) }
+            if block.end > after.offset { throw overlap(block, after, operation) }
+            if block.end == after.offset {
+                merged += after.size
+                following = try after.next(in: words, operation)
+                try log.set(after.offset + 8, 0, operation)
+            }
+        }
+        if let previous, previous.end == block.offset {
+            try log.set(block.offset + 8, 0, operation)
+            try HeapBlock.write(at: previous.offset, size: previous.size + merged, free: true, &log, operation)
+            try log.set(previous.linkOffset, UInt64(following), operation)
+        } else {
+            try HeapBlock.write(at: block.offset, size: merged, free: true, &log, operation)
+            try log.set(block.linkOffset, UInt64(following), operation)
+            try log.set(link, UInt64(block.offset), operation)
+        }
+        try adjustCounters(freeBytes: block.size, allocations: -1, &log, operation)
     }
 
     /// Where an allocation of `need` bytes (header included) aligned to `alignment` starts in
@@ -133,6 +145,9 @@ extension SharedHeap {
             try log.set(block.linkOffset, UInt64(following), operation)
         } else {
             try log.set(link, UInt64(following), operation)
+            // The free block's link is now the allocation's first word: logged, so that a roll-back
+            // restores it even after the caller wrote into the new allocation in the same operation.
+            try log.set(payload, 0, operation)
         }
         try HeapBlock.write(at: start, size: size, free: false, &log, operation)
         try adjustCounters(freeBytes: -size, allocations: 1, &log, operation)

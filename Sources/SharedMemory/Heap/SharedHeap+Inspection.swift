@@ -22,8 +22,9 @@ extension SharedHeap {
     }
 
     /// Checks the whole heap: every block from first to last (sizes, tags, no two free blocks
-    /// side by side), the free list (exactly the free blocks, in address order), and the free
-    /// bytes and allocations the header counts. Returns the statistics it found.
+    /// side by side), the free list (exactly the free blocks, in address order), the free
+    /// bytes and allocations the header counts, and the name table with every record it lists.
+    /// Returns the statistics it found.
     ///
     /// - Throws: `.corrupted`, naming the first value that breaks a rule.
     @discardableResult
@@ -47,6 +48,7 @@ extension SharedHeap {
                     operation, region.address, field: "the free list's length", value: listed.count,
                     rule: "it links exactly the \(free.count) free blocks, in address order")
             }
+            _ = try HeapNameTable(root: offset + HeapLayout.Field.names, in: self, operation).entries(operation)
             let stats = try statisticsHoldingLock(operation)
             let used = all.count - free.count
             guard stats.allocationCount == used else {
@@ -78,7 +80,8 @@ extension SharedHeap {
         return HeapStatistics(
             byteCount: byteCount, freeByteCount: free, largestFreeBlock: list.map(\.size).max() ?? 0,
             freeBlockCount: list.count, allocationCount: Int(allocations),
-            recoveries: Int(truncatingIfNeeded: try words.load(offset + HeapLayout.Field.recoveries, operation)))
+            recoveries: Int(truncatingIfNeeded: try words.load(offset + HeapLayout.Field.recoveries, operation)),
+            namedObjectCount: try HeapNameTable(root: offset + HeapLayout.Field.names, in: self, operation).count)
     }
 
     /// The free list, every link checked; it ends because each link points further on.

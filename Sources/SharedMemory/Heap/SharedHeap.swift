@@ -109,6 +109,7 @@ public struct SharedHeap: @unchecked Sendable {
         try words.store(0, at: offset + HeapLayout.Field.allocationCount, operation)
         try words.store(UInt64(size - HeapLayout.firstBlock), at: offset + HeapLayout.Field.freeByteCount, operation)
         try words.store(0, at: offset + HeapLayout.Field.recoveries, operation)
+        try words.store(0, at: offset + HeapLayout.Field.names, operation)
         try words.store(0, at: offset + HeapLayout.log, operation)
         try words.store(UInt64(size - HeapLayout.firstBlock), at: first, operation)
         try words.store(HeapLayout.tag(free: true, block: first, size: size - HeapLayout.firstBlock), at: first + 8, operation)

@@ -8,4 +8,14 @@ enum FNV1a {
         }
         return hash
     }
+
+    /// The 64-bit FNV-1a hash of `bytes`: what the heap's name table and hash map hash with,
+    /// the same in every process (Swift's `Hasher` is seeded per process).
+    static func hash64(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
 }

@@ -1,0 +1,242 @@
+// Named objects: values in the heap that any process finds by name, as Boost.Interprocess's
+// managed segments have them. Each is one allocation (record, name, type name, value) listed in
+// the heap's name table; both change under the heap's lock and undo log, so a process killed
+// inside `construct` or `destroy` leaves the name fully there or fully absent.
+extension SharedHeap {
+    /// Constructs a named `value` in the heap and returns where it is.
+    ///
+    /// - Parameters:
+    ///   - name: 1 to 1,024 bytes of UTF-8, unique in this heap.
+    ///   - typeName: what `find` must be given to read it back; `String(reflecting: T.self)` by default.
+    /// - Throws: `.alreadyExists` when the name is taken; `.noSpace`; `.invalidArgument` for an
+    ///   empty or too long name; `.corrupted` when the heap holds a value it never writes.
+    public func construct<T: BitwiseCopyable>(_ name: String, _ value: T, typeName: String? = nil)
+        throws(SharedMemoryError) -> RegionOffset<T>
+    {
+        let bytes = withUnsafeBytes(of: value) { Array($0) }
+        let placed = try place(name, .of(T.self, name: typeName), count: 1, bytes, existing: .refuse, "SharedHeap.construct")
+        return RegionOffset(byteOffset: placed.offset)
+    }
+
+    /// Constructs a named array of `values` in the heap and returns where its first element is.
+    ///
+    /// - Throws: as `construct(_:_:typeName:)`.
+    public func construct<T: BitwiseCopyable>(_ name: String, array values: [T], typeName: String? = nil)
+        throws(SharedMemoryError) -> RegionOffset<T>
+    {
+        let bytes = values.withUnsafeBytes { Array($0) }
+        let placed = try place(
+            name, .of(T.self, name: typeName), count: values.count, bytes, existing: .refuse, "SharedHeap.construct")
+        return RegionOffset(byteOffset: placed.offset)
+    }
+
+    /// Finds the named value `name` of type `T`, or nil when no object has that name.
+    ///
+    /// - Throws: `.layoutMismatch` when the object was constructed with another type fingerprint
+    ///   (size, alignment or type name) or as an array of other than one element, naming both;
+    ///   `.corrupted` when the heap holds a value it never writes.
+    public func find<T: BitwiseCopyable>(_ name: String, as type: T.Type, typeName: String? = nil)
+        throws(SharedMemoryError) -> RegionOffset<T>?
+    {
+        guard let found = try lookUp(name, .of(T.self, name: typeName), "SharedHeap.find") else { return nil }
+        guard found.count == 1 else { throw countMismatch(name, found.count, "SharedHeap.find") }
+        return RegionOffset(byteOffset: found.offset)
+    }
+
+    /// Finds the named array `name` of `T`: where its first element is and how many there are.
+    ///
+    /// - Throws: as `find(_:as:typeName:)`.
+    public func findArray<T: BitwiseCopyable>(_ name: String, of type: T.Type, typeName: String? = nil)
+        throws(SharedMemoryError) -> (offset: RegionOffset<T>, count: Int)?
+    {
+        guard let found = try lookUp(name, .of(T.self, name: typeName), "SharedHeap.findArray") else { return nil }
+        return (RegionOffset(byteOffset: found.offset), found.count)
+    }
+
+    /// Finds the named value `name`, or constructs it from `value` when there is none: of all
+    /// the processes that race to do this, exactly one constructs (the lookup and the
+    /// construction hold the heap's lock together).
+    ///
+    /// - Returns: where the value is, and whether this call constructed it.
+    /// - Throws: as `construct` and `find`.
+    public func findOrConstruct<T: BitwiseCopyable>(_ name: String, _ value: T, typeName: String? = nil)
+        throws(SharedMemoryError) -> (offset: RegionOffset<T>, constructed: Bool)
+    {
+        let operation = "SharedHeap.findOrConstruct"
+        let bytes = withUnsafeBytes(of: value) { Array($0) }
+        let placed = try place(name, .of(T.self, name: typeName), count: 1, bytes, existing: .findSingle, operation)
+        return (RegionOffset(byteOffset: placed.offset), placed.constructed)
+    }
+
+    /// Finds the named array `name`, or constructs it from `values`, exactly once across processes.
+    ///
+    /// - Returns: where its first element is, its count, and whether this call constructed it.
+    /// - Throws: as `construct` and `find`.
+    public func findOrConstruct<T: BitwiseCopyable>(_ name: String, array values: [T], typeName: String? = nil)
+        throws(SharedMemoryError) -> (offset: RegionOffset<T>, count: Int, constructed: Bool)
+    {
+        let bytes = values.withUnsafeBytes { Array($0) }
+        let placed = try place(
+            name, .of(T.self, name: typeName), count: values.count, bytes, existing: .findArray,
+            "SharedHeap.findOrConstruct")
+        return (RegionOffset(byteOffset: placed.offset), placed.count, placed.constructed)
+    }
+
+    /// Destroys the named object `name`: its name and its bytes go back to the heap. Returns
+    /// false when there was none. Offsets to it that other processes kept are then dangling.
+    ///
+    /// - Throws: `.invalidArgument` for an empty or too long name; `.corrupted`.
+    @discardableResult
+    public func destroy(_ name: String) throws(SharedMemoryError) -> Bool {
+        let operation = "SharedHeap.destroy"
+        return try withName(name, operation) { (key, hash) throws(SharedMemoryError) in
+            try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
+                var table = try HeapNameTable(root: offset + HeapLayout.Field.names, in: self, operation)
+                guard case .found(let slot, let entry) = try table.find(hash: hash, key: key, operation) else { return false }
+                try table.remove(entry, at: slot, &log, operation)
+                return true
+            }
+        }
+    }
+
+    /// Every named object, by name.
+    ///
+    /// - Throws: `.corrupted` when the name table or a record holds a value the heap never writes.
+    public func namedObjects() throws(SharedMemoryError) -> [HeapNamedObject] {
+        let operation = "SharedHeap.namedObjects"
+        return try withLockedHeap(operation) { (_) throws(SharedMemoryError) in
+            let table = try HeapNameTable(root: offset + HeapLayout.Field.names, in: self, operation)
+            var all: [HeapNamedObject] = []
+            for entry in try table.entries(operation) {
+                all.append(
+                    HeapNamedObject(
+                        name: try entry.name(in: words, operation), offset: RegionOffset(byteOffset: entry.valueOffset),
+                        count: entry.count, byteCount: entry.byteCount, type: try entry.type(in: words, operation)))
+            }
+            return all.sorted { $0.name < $1.name }
+        }
+    }
+
+    /// What `place` does with a name that exists.
+    enum ExistingName {
+        case refuse, findSingle, findArray
+    }
+
+    /// Constructs (or, unless `existing` is `.refuse`, finds) a named object of `count`
+    /// elements whose bytes are `bytes`, holding the lock throughout.
+    func place(
+        _ name: String, _ type: HeapObjectType, count: Int, _ bytes: [UInt8], existing: ExistingName, _ operation: String
+    ) throws(SharedMemoryError) -> (offset: Int, count: Int, constructed: Bool) {
+        try withName(name, operation) { (key, hash) throws(SharedMemoryError) in
+            try withName(type.name, operation, allowEmpty: true) { (typeName, _) throws(SharedMemoryError) in
+                guard type.alignment <= HeapNameEntry.maximumAlignment,
+                    let placement = HeapNameEntry.placement(
+                        nameCount: key.count, typeNameCount: typeName.count, size: type.size,
+                        alignment: type.alignment, count: count),
+                    placement.total <= byteCount
+                else {
+                    throw SharedMemoryError(
+                        code: .invalidArgument, operation: operation, address: region.address.description,
+                        message: "\(count) elements of \(type) do not fit in a heap of \(byteCount) bytes",
+                        hint: "store fewer elements, or make a larger heap")
+                }
+                return try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
+                    var table = try HeapNameTable(root: offset + HeapLayout.Field.names, in: self, operation)
+                    if case .found(_, let entry) = try table.find(hash: hash, key: key, operation) {
+                        guard existing != .refuse else {
+                            throw SharedMemoryError(
+                                code: .alreadyExists, operation: operation, address: region.address.description,
+                                message: "the heap already holds a named object \"\(name)\"",
+                                hint: "use findOrConstruct, or destroy(\"\(name)\") first")
+                        }
+                        try checkType(entry, name, type, typeName, operation)
+                        if existing == .findSingle && entry.count != 1 { throw countMismatch(name, entry.count, operation) }
+                        return (entry.valueOffset, entry.count, false)
+                    }
+                    try table.makeRoom(&log, operation)
+                    let record = try allocateHoldingLock(
+                        byteCount: placement.total, alignment: max(HeapLayout.granule, type.alignment), &log, operation)
+                    try HeapNameEntry.write(
+                        at: record, name: key, hash: hash, type: type, typeName: typeName, count: count,
+                        value: placement.value, in: words, operation)
+                    let destination = try words.bytes(at: record + placement.value, count: bytes.count, operation)
+                    bytes.withUnsafeBytes { destination.copyMemory(from: $0) }
+                    guard case .absent(let slot?) = try table.find(hash: hash, key: key, operation) else {
+                        throw .corrupted(
+                            operation, region.address, field: "the used slots of the name table", value: table.used,
+                            rule: "a table is rebuilt before they pass three quarters, so a free slot is found")
+                    }
+                    try table.insert(record, hash: hash, at: slot, &log, operation)
+                    return (record + placement.value, count, true)
+                }
+            }
+        }
+    }
+
+    /// Finds a named object of fingerprint `type`: its value's offset and its element count.
+    func lookUp(_ name: String, _ type: HeapObjectType, _ operation: String) throws(SharedMemoryError)
+        -> (offset: Int, count: Int)?
+    {
+        try withName(name, operation) { (key, hash) throws(SharedMemoryError) in
+            try withName(type.name, operation, allowEmpty: true) { (typeName, _) throws(SharedMemoryError) in
+                try withLockedHeap(operation) { (_) throws(SharedMemoryError) in
+                    let table = try HeapNameTable(root: offset + HeapLayout.Field.names, in: self, operation)
+                    guard case .found(_, let entry) = try table.find(hash: hash, key: key, operation) else { return nil }
+                    try checkType(entry, name, type, typeName, operation)
+                    return (entry.valueOffset, entry.count)
+                }
+            }
+        }
+    }
+
+    /// Runs `body` with a name's UTF-8 bytes and their hash, after checking its length.
+    func withName<R>(
+        _ name: String, _ operation: String, allowEmpty: Bool = false,
+        _ body: (UnsafeRawBufferPointer, UInt64) throws(SharedMemoryError) -> R
+    ) throws(SharedMemoryError) -> R {
+        var name = name
+        let count = name.utf8.count
+        guard count <= HeapNameEntry.maximumNameBytes, allowEmpty || count > 0 else {
+            throw SharedMemoryError(
+                code: .invalidArgument, operation: operation, address: region.address.description,
+                message: "a name of \(count) bytes: names have 1 to \(HeapNameEntry.maximumNameBytes) bytes of UTF-8",
+                hint: "give a shorter, non-empty name")
+        }
+        var result: Result<R, SharedMemoryError>!
+        name.withUTF8 { utf8 in
+            let raw = UnsafeRawBufferPointer(utf8)
+            result = Result { () throws(SharedMemoryError) in try body(raw, FNV1a.hash64(raw)) }
+        }
+        return try result.get()
+    }
+
+    private func checkType(
+        _ entry: HeapNameEntry, _ name: String, _ type: HeapObjectType, _ typeName: UnsafeRawBufferPointer,
+        _ operation: String
+    ) throws(SharedMemoryError) {
+        guard try !entry.typeMatches(type, typeName, in: words, operation) else { return }
+        throw SharedMemoryError(
+            code: .layoutMismatch, operation: operation, address: region.address.description,
+            message: "the named object \"\(name)\" is a \(try entry.type(in: words, operation)), not a \(type)",
+            hint: "find it with the type (and typeName) it was constructed with")
+    }
+
+    private func countMismatch(_ name: String, _ count: Int, _ operation: String) -> SharedMemoryError {
+        SharedMemoryError(
+            code: .layoutMismatch, operation: operation, address: region.address.description,
+            message: "the named object \"\(name)\" is an array of \(count) elements, not a single value",
+            hint: "find it with findArray(_:of:)")
+    }
+
+    /// The allocated block whose payload starts at `payload` (a value read from the heap, which
+    /// `role` describes), or `.corrupted`.
+    func allocatedBlock(payload: Int, role: String, _ operation: String) throws(SharedMemoryError) -> HeapBlock {
+        let block = try HeapBlock.read(at: payload &- HeapLayout.blockHeader, in: words, role: role, operation)
+        guard !block.isFree else {
+            throw .corrupted(
+                operation, region.address, field: role, value: payload,
+                rule: "it points at an allocation, and the block there is free")
+        }
+        return block
+    }
+}
