@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import SharedMemory
+@testable import SharedMemory
 import Testing
 
 /// Whether this test binary runs under AddressSanitizer or ThreadSanitizer.
@@ -19,9 +19,47 @@ struct SPSCRingTests {
         return region
     }
 
-    @Test("wraparound at every record boundary, every size, in order and intact")
-    func wraparound() throws {
-        let region = try ring(capacity: 256)
+    /// The regions whose copies differ: a POSIX object another process can cut (guarded
+    /// copies), a System V segment and a memfd sealed against shrinking, which no process can
+    /// (plain `memcpy`).
+    enum CopyKind: String, CaseIterable, CustomTestStringConvertible {
+        case posix, systemV, sealedMemfd
+        var testDescription: String { rawValue }
+    }
+
+    func ring(_ kind: CopyKind, capacity: Int) throws -> any SharedRegion {
+        switch kind {
+        case .posix: return try ring(SharedRegionBackend.posix, capacity: capacity)
+        case .systemV: return try ring(SharedRegionBackend.systemV, capacity: capacity)
+        case .sealedMemfd:
+            let region = try MemfdRegion(name: "ring", size: SPSCRing.byteCount(capacity: capacity))
+            try region.seal([.shrink])
+            try SPSCRing.initialize(in: region, capacity: capacity)
+            return region
+        }
+    }
+
+    @Test("copies are guarded only where another process can cut the region short")
+    func guardedWhereCuttable() throws {
+        for kind in CopyKind.allCases where kind != .sealedMemfd || SharedRegionBackend.memfd.isAvailable {
+            let region = try ring(kind, capacity: 256)
+            defer { try? region.remove() }
+            #expect(try SPSCRing.Producer(in: region).shared.copiesGuarded == (kind == .posix), "\(kind)")
+            #expect(try SPSCRing.Consumer(in: region).shared.copiesGuarded == (kind == .posix), "\(kind)")
+        }
+        // A memfd not sealed against shrinking can be cut by whoever holds its descriptor.
+        if SharedRegionBackend.memfd.isAvailable {
+            let unsealed = try MemfdRegion(name: "ring", size: SPSCRing.byteCount(capacity: 256))
+            try SPSCRing.initialize(in: unsealed, capacity: 256)
+            #expect(try SPSCRing.Producer(in: unsealed).shared.copiesGuarded)
+        }
+    }
+
+    @Test(
+        "wraparound at every record boundary, every size, in order and intact",
+        arguments: CopyKind.allCases.filter { $0 != .sealedMemfd || SharedRegionBackend.memfd.isAvailable })
+    func wraparound(kind: CopyKind) throws {
+        let region = try ring(kind, capacity: 256)
         defer { try? region.remove() }
         var producer = try SPSCRing.Producer(in: region)
         var consumer = try SPSCRing.Consumer(in: region)

@@ -1,3 +1,4 @@
+import SystemPackage
 import Synchronization
 
 extension SPSCRing {
@@ -126,11 +127,13 @@ extension SPSCRing {
                 peekedEnd = nil
                 throw shared.tooLarge(message.count, "SPSCRing.receive")
             }
-            // Guarded: a ring another process cut short is `.truncated`, and the message is not released.
+            // A ring another process cut short is `.truncated`, and the message is not released.
             if let source = message.baseAddress, let destination = buffer.baseAddress {
-                try GuardedCopy.copy(
-                    from: source, to: destination, count: message.count, shared: .source, in: shared.region,
-                    operation: "SPSCRing.receive")
+                let outcome = Shared.copy(
+                    from: source, to: destination, count: message.count, sending: false, guarded: shared.copiesGuarded)
+                guard case .success(0) = outcome else {
+                    throw shared.copyFailure(outcome, at: source, count: message.count, sending: false)
+                }
             }
             release()
             return message.count

@@ -1,3 +1,4 @@
+import SystemPackage
 import Synchronization
 
 extension SPSCRing {
@@ -147,11 +148,13 @@ extension SPSCRing {
         mutating func copyAndPublish(_ message: UnsafeRawBufferPointer, into slot: UnsafeMutableRawBufferPointer)
             throws(SharedMemoryError)
         {
-            // Guarded: a ring another process cut short is `.truncated`, and the message is not published.
+            // A ring another process cut short is `.truncated`, and the message is not published.
             if let source = message.baseAddress, let destination = slot.baseAddress {
-                try GuardedCopy.copy(
-                    from: source, to: destination, count: message.count, shared: .destination, in: shared.region,
-                    operation: "SPSCRing.send")
+                let outcome = Shared.copy(
+                    from: source, to: destination, count: message.count, sending: true, guarded: shared.copiesGuarded)
+                guard case .success(0) = outcome else {
+                    throw shared.copyFailure(outcome, at: destination, count: message.count, sending: true)
+                }
             }
             publish()
         }

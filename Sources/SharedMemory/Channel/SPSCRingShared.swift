@@ -1,3 +1,5 @@
+import CSharedMemoryShims
+import SystemPackage
 import Synchronization
 
 extension SPSCRing {
@@ -34,6 +36,11 @@ extension SPSCRing {
         /// This process is registered for `membarrier`: its fast paths skip the fence after
         /// publishing, and a side about to sleep issues the barrier instead.
         @usableFromInline let processBarrier: Bool
+        /// Another process can make the region's object smaller under this mapping (a POSIX or
+        /// file object, an unsealed memfd), so the copying calls copy under the `SIGBUS` guard.
+        /// `false` for a System V segment or a memfd sealed against shrinking, which cannot be
+        /// cut: their copies are plain `memcpy`.
+        @usableFromInline let copiesGuarded: Bool
 
         init(region: any SharedRegion, offset: Int, side: Side) throws(SharedMemoryError) {
             let operation = side == .producer ? "SPSCRing.Producer" : "SPSCRing.Consumer"
@@ -79,6 +86,7 @@ extension SPSCRing {
             headWord = try FutexWord(in: region, at: offset + SPSCRing.headOffset)
             tailWord = try FutexWord(in: region, at: offset + SPSCRing.tailOffset)
             processBarrier = ProcessBarrier.registered
+            copiesGuarded = Self.canBeCut(region)
             (side == .producer ? producerFlags : consumerFlags).pointee.store(
                 processBarrier ? SPSCRing.skipsFenceFlag : 0, ordering: .relaxed)
         }
@@ -91,6 +99,60 @@ extension SPSCRing {
                     code: .misaligned, operation: operation, address: region.address.description,
                     message: "a ring must start on a 64-byte boundary; offset \(offset) does not",
                     hint: "place the ring at an offset that is a multiple of 64")
+            }
+        }
+
+        /// Whether another process can make `region`'s object smaller under its mapping: not a
+        /// System V segment (its size is fixed at `shmget`), nor a memfd sealed against shrinking
+        /// (`fcntl(F_GET_SEALS)`; a seal is never removed, so asking once is enough).
+        static func canBeCut(_ region: any SharedRegion) -> Bool {
+            if region is SystemVRegion { return false }
+            if let memfd = region as? MemfdRegion, let seals = try? memfd.seals, seals.contains(.shrink) { return false }
+            return true
+        }
+
+        /// Copies a message into or out of the ring: under the `SIGBUS` guard where the object
+        /// can be cut, plain `memcpy` where it cannot; `.success(0)` when copied, otherwise the
+        /// outcome for `copyFailure`. Static, and given only what it needs: a method on `Shared`
+        /// made the optimizer copy all of it per message, and passing the region cost a retain and
+        /// a release; the region is needed only for a failure's error.
+        @inlinable @inline(__always)
+        static func copy(
+            from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int, sending: Bool,
+            guarded: Bool
+        ) -> Result<Int32, Errno> {
+            guard guarded else {
+                destination.copyMemory(from: source, byteCount: count)
+                return .success(0)
+            }
+            return guardedCopy(from: source, to: destination, count: count, sending: sending)
+        }
+
+        /// `CSharedMemoryShims_guarded_copy`: 0 when copied, 1 when the object was cut short of
+        /// the shared side (the copy stopped there), `errno` when the handler could not be installed.
+        @usableFromInline
+        static func guardedCopy(
+            from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int, sending: Bool
+        ) -> Result<Int32, Errno> {
+            let shared = sending ? UnsafeRawPointer(destination) : source
+            return SystemCall.value(retryingInterrupts: false) {
+                CSharedMemoryShims_guarded_copy(destination, source, count, shared)
+            }
+        }
+
+        /// The error of a guarded copy that did not complete (the cold path).
+        @usableFromInline @inline(never)
+        func copyFailure(
+            _ outcome: Result<Int32, Errno>, at shared: UnsafeRawPointer, count: Int, sending: Bool
+        ) -> SharedMemoryError {
+            let operation = sending ? "SPSCRing.send" : "SPSCRing.receive"
+            switch outcome {
+            case .success:
+                return .truncated(
+                    operation, region.address, offset: shared - UnsafeRawPointer(region.baseAddress), count: count,
+                    byteCount: region.byteCount)
+            case .failure(let errno):
+                return SharedMemoryError(operation: "sigaction", address: region.address, errno: errno)
             }
         }
 

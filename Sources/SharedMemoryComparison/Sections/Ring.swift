@@ -7,9 +7,11 @@ extension ComparisonRun {
     /// Messages per second between two processes, copied in by the producer and out by the
     /// consumer: `SPSCRing` blocking (`send`/`receive`) and polling (`trySend`/`tryReceive`),
     /// each beside its C twin (`cref_ring.h`, the same protocol) and the limit (the fastest plain
-    /// C ring, `limit_ring.c`), with a pipe and a Unix socket pair as baselines; all seven
-    /// alternating within each round. Then the futex calls the blocking ring made per 1,000
-    /// messages, from its own counters.
+    /// C ring, `limit_ring.c`), with a pipe and a Unix socket pair as baselines; all eight
+    /// alternating within each round. The rings live in a System V segment, which no process can
+    /// cut short, as the C rings' anonymous shared mappings; the last contender polls a ring in a
+    /// POSIX object, whose copies are guarded against a cut (`SIGBUS`). Then the futex calls the
+    /// blocking ring made per 1,000 messages, from its own counters.
     func ringThroughput() throws -> [ComparisonResult] {
         var results: [ComparisonResult] = []
         for (size, messages) in [(64, 2_000_000), (4096, 200_000)] {
@@ -32,12 +34,18 @@ extension ComparisonRun {
                     limitRing(size: size, messages: count, capacity: capacity),
                     stream(CREF_PIPE, size: size, messages: count),
                     stream(CREF_SOCKETPAIR, size: size, messages: count),
+                    {
+                        try self.swiftRingTransfer(
+                            size: size, messages: count, capacity: capacity, polling: true, backend: .posix
+                        ).elapsed
+                    },
                 ])
             let rates = samples.map { $0.map { Double(count) / Double($0) * 1000 } }  // million messages per second
             let rows = RingRows(section: "ring throughput", unit: "M msg/s", values: rates, limit: 4)
             results += [
                 rows.row("spsc ring", "\(label) send/receive", 0, reference: 1),
                 rows.row("spsc ring", "\(label) trySend/tryReceive", 2, reference: 3),
+                rows.row("spsc ring", "\(label) trySend/tryReceive, posix (guarded copies)", 7, reference: 3),
                 rows.row("limit ring", "\(label) messages (C)", 4),
                 rows.row("pipe", "\(label) messages (C)", 5),
                 rows.row("unix socket pair", "\(label) messages (C)", 6),
@@ -113,11 +121,12 @@ extension ComparisonRun {
 
     /// One transfer of `messages` messages; the nanoseconds from the first send to the
     /// consumer's last receive, and the futex calls both sides made (the ring's counters).
-    private func swiftRingTransfer(size: Int, messages: Int, capacity: Int, polling: Bool) throws
-        -> (elapsed: UInt64, futexCalls: UInt64)
-    {
+    private func swiftRingTransfer(
+        size: Int, messages: Int, capacity: Int, polling: Bool, backend: SharedRegionBackend = .systemV
+    ) throws -> (elapsed: UInt64, futexCalls: UInt64) {
         let mode = polling ? "poll" : "block"
-        let (region, peer) = try ringWithPeer(capacity: capacity, ["ring-consume", "\(messages)", "\(size)", mode])
+        let (region, peer) = try ringWithPeer(
+            capacity: capacity, ["ring-consume", "\(messages)", "\(size)", mode], backend: backend)
         defer { try? region.remove() }
         var producer = try SPSCRing.Producer(in: region, at: Self.ringOffset)
         let message = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
@@ -179,9 +188,13 @@ extension ComparisonRun {
     /// Where the ring starts: on a page of its own, as the C side's does.
     static let ringOffset = 4096
 
-    /// A fresh region holding a result line and a ring, and a peer attached to it as consumer.
-    private func ringWithPeer(capacity: Int, _ role: [String]) throws -> (any SharedRegion, PeerProcess) {
-        let address = try target(.posix, uniqueName("ring")).address
+    /// A fresh region holding a result line and a ring, and a peer attached to it as consumer;
+    /// a System V segment unless told otherwise (it cannot be cut, so the ring's copies are not
+    /// guarded: the C rings' anonymous mappings cannot be cut either).
+    private func ringWithPeer(
+        capacity: Int, _ role: [String], backend: SharedRegionBackend = .systemV
+    ) throws -> (any SharedRegion, PeerProcess) {
+        let address = try target(backend, uniqueName("ring")).address
         var regionOptions = SharedRegionOptions()
         regionOptions.prefault = true
         let size = Self.ringOffset + SPSCRing.byteCount(capacity: capacity)
