@@ -10,6 +10,8 @@ extension Peer {
     ///
     ///   mutex-increment MUTEX COUNTER TIMES   add 1 to the UInt64 at COUNTER under the ProcessMutex at MUTEX
     ///   mutex-hold MUTEX                      lock, say "locked", then wait (to be killed)
+    ///   mutex-take-unrecorded MUTEX           take the free word with one compare-and-swap, as lock() does,
+    ///                                         but write no owner record; say "taken", then wait (to be killed)
     ///   atomic-increment OFFSET TIMES         add 1 to the SharedAtomic<Int> at OFFSET
     ///   futex-wait OFFSET VALUE               say "waiting", sleep while the word is VALUE, say "woke N"
     ///   once ADDRESS NAME VERSION BYTES       open-or-create an initialized region; its initializer
@@ -42,6 +44,22 @@ extension Peer {
             let mutex = try ProcessMutex(in: peer.current(), at: peer.nextNumber("mutex offset"))
             try mutex.lock()
             say("locked")
+            _ = readLine()
+        },
+        "mutex-take-unrecorded": { peer in
+            // As a holder killed right after the compare-and-swap that takes the word: the word
+            // names this thread (the main thread, whose thread id is the pid), no record follows.
+            let offset = try peer.nextNumber("mutex offset")
+            _ = try ProcessMutex(in: peer.current(), at: offset)  // a mutex is there
+            let state = try SharedAtomic<UInt64>(in: peer.current(), at: offset + 8)
+            let taken = state.withAtomic { state in
+                let free = state.load(ordering: .acquiring)
+                let named = (free >> 32 &+ 1) << 32 | UInt64(UInt32(getpid()))
+                return UInt32(truncatingIfNeeded: free) == 0
+                    && state.compareExchange(expected: free, desired: named, ordering: .acquiringAndReleasing).exchanged
+            }
+            guard taken else { fail(1, "the mutex is not free") }
+            say("taken")
             _ = readLine()
         },
         "atomic-increment": { peer in
@@ -147,7 +165,7 @@ struct MutexFuzz {
 
     mutating func pick<T>(_ values: [T]) -> T { values[Int(next() % UInt64(values.count))] }
 
-    static let header: UInt64 = 0x0000_0001_4B4C_4D53
+    static let header: UInt64 = 0x0000_0002_4B4C_4D53
     static let pidNamespace: UInt64 = {
         var info = stat()
         return stat("/proc/self/ns/pid", &info) == 0 ? UInt64(info.st_ino) : 0
@@ -165,8 +183,13 @@ struct MutexFuzz {
             put(Self.header, at: 0)
         default:  // hand-picked fields, sometimes with a few bytes flipped
             let generation = pick([0, 1, UInt32.max, UInt32(truncatingIfNeeded: next())])
-            put(pick([Self.header, Self.header, Self.header, 0, 0x0000_0002_4B4C_4D53, next()]), at: 0)
-            let word = pick([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 16, 0x8000_0000, UInt32.max, UInt32(truncatingIfNeeded: next())])
+            put(pick([Self.header, Self.header, Self.header, 0, 0x0000_0001_4B4C_4D53, next()]), at: 0)
+            // Holders (dead, alive, anonymous, impossible) with the owner-died and waiters bits.
+            let holder = pick([0, 1, UInt32(getpid()), UInt32(getppid()), 4_194_304, 4_194_305, 0x3FFF_FFFF, 0x3FFF_FFFE])
+            let word = pick([
+                0, 0x4000_0000, 0x8000_0000, 0xC000_0000, holder, holder | 0x4000_0000, holder | 0x8000_0000,
+                holder | 0xC000_0000, UInt32.max, UInt32(truncatingIfNeeded: next()),
+            ])
             put(UInt64(generation) << 32 | UInt64(word), at: 8)
             put(next() % 4 == 0 ? generation &+ 1 : generation, at: 16)
             // The writer (dead by the time its image is used), the test (alive), and impossible ids.
@@ -177,6 +200,7 @@ struct MutexFuzz {
             put(next() % 2 == 0 ? pid : pick(ids), at: 28)
             put(pick([0, 1, next()]), at: 32)
             put(pick([Self.pidNamespace, Self.pidNamespace, 0, next()]), at: 40)
+            put(pick([Self.pidNamespace, Self.pidNamespace, 0, next()]), at: 48)
             if next() % 4 == 0 {
                 for _ in 0..<(1 + next() % 3) { bytes[Int(next() % 64)] = UInt8(truncatingIfNeeded: next()) }
             }

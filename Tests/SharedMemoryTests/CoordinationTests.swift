@@ -156,6 +156,49 @@ struct CoordinationTests {
         try mutex.unlock()
     }
 
+    @Test("a holder killed between taking the word and recording itself: busy while it lives, found dead once killed", arguments: named)
+    func ownerKilledBeforeRecording(backend: SharedRegionBackend) throws {
+        let address = try TestNames.address(backend, "robust")
+        defer { cleanUp(address) }
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
+        let mutex = try ProcessMutex.initialize(in: region, at: 0)
+        // The peer takes the word as lock() does and stops right there, before the record.
+        let holder = try ChildProcess.peer("open", "\(address)", "mutex-take-unrecorded", "0")
+        #expect(try holder.readLine() == "taken")
+        #expect(try mutex.tryLock() == nil)
+        #expect(try mutex.lock(timeout: .milliseconds(1)) == nil)
+        try holder.kill()
+
+        #expect(try mutex.lock() == .acquiredPreviousOwnerDied)
+        try mutex.markConsistent()
+        try mutex.unlock()
+        #expect(try mutex.tryLock() == .acquired)
+        try mutex.unlock()
+    }
+
+    @Test("a word naming this thread without a record is an earlier thread's of the same id: dead; a record naming another thread is .corrupted")
+    func wordNamesThisThreadUnrecorded() throws {
+        let address = try TestNames.address(.posix, "robust")
+        defer { cleanUp(address) }
+        let region = try SharedRegions.open(address, size: 4096, mode: .create)
+        let mutex = try ProcessMutex.initialize(in: region, at: 0)
+        let stat = try String(contentsOfFile: "/proc/thread-self/stat", encoding: .utf8)
+        let me = try #require(UInt32(stat.prefix { $0 != " " }))
+        // What the compare-and-swap of a thread with this id, killed before its record, leaves.
+        try region.store(UInt64(1) << 32 | UInt64(me), at: 8)
+        #expect((#expect(throws: SharedMemoryError.self) { try mutex.unlock() })?.code == .permissionDenied)
+        #expect(try mutex.tryLock() == .acquiredPreviousOwnerDied)
+        try mutex.markConsistent()
+        try mutex.unlock()
+        // The record of generation 3 names thread 1, the word another.
+        try region.store(UInt64(3) << 32 | UInt64(me), at: 8)
+        try region.store(UInt32(3), at: 16)
+        try region.store(UInt64(1) << 32 | 1, at: 24)
+        let error = #expect(throws: SharedMemoryError.self) { try mutex.tryLock() }
+        #expect(error?.code == .corrupted)
+        #expect(error?.message.contains("ownerTID") == true)
+    }
+
     @Test("a mutex nobody initialized (zeros, other bytes, another version) is .layoutMismatch, here and in a peer")
     func mutexUninitialized() throws {
         let address = try TestNames.address(.posix, "mutex")
@@ -163,7 +206,7 @@ struct CoordinationTests {
         let region = try SharedRegions.open(address, size: 4096, mode: .create)
         try region.write([UInt8](repeating: 0xA5, count: 64), at: 64)
         _ = try ProcessMutex.initialize(in: region, at: 128)
-        try region.store(UInt32(2), at: 132)  // version 2 of the header
+        try region.store(UInt32(1), at: 132)  // version 1: its word had a locked bit where the holder now is
         for offset in [0, 64, 128] {
             let error = #expect(throws: SharedMemoryError.self) { try ProcessMutex(in: region, at: offset) }
             #expect(error?.code == .layoutMismatch)

@@ -99,9 +99,7 @@ struct HeapTests {
                 heap.lockTimeout = .seconds(2)
             }
         }
-        withKnownIssue("ProcessMutex cannot identify a holder killed right after taking it", isIntermittent: true) {
-            #expect(anonymousHolders == 0)
-        }
+        #expect(anonymousHolders == 0)
     }
 
     /// The next caller repairs what the kill interrupted; what the killed peer held is then all that is allocated.

@@ -57,4 +57,15 @@ struct ThreadIdentity: Hashable {
         }
         return fields.state == "Z" || fields.state == "X" || (startTime != 0 && fields.startTime != startTime)
     }
+
+    /// Whether the thread numbered `tid` in this process's pid namespace is known to have ended,
+    /// when only its number is known: `kill(tid, 0)` finds no thread of that number (`ESRCH`; Linux
+    /// looks any thread up by its id there, not only a process's first), or `/proc/TID/task/TID/stat`
+    /// shows it dead but not yet reaped. A live thread of that number counts as the same thread.
+    static func threadHasEnded(tid: Int32) -> Bool {
+        guard 1...maximumID ~= tid else { return false }
+        if case .failure(.noSuchProcess) = SystemCall.value({ kill(tid, 0) }) { return true }
+        guard let fields = ProcessIdentity.statFields(atPath: "/proc/\(tid)/task/\(tid)/stat") else { return false }
+        return fields.state == "Z" || fields.state == "X"
+    }
 }

@@ -1,26 +1,28 @@
 // pan: -DSAFETY -DCOLLAPSE | -m1000000
 /*
  * ProcessMutex's protocol (ProcessMutex.swift, ProcessMutexOwner.swift): the state word (the
- * futex word and a generation), the owner record tagged with a generation, futex sleeps in
- * slices, owner-death takeover, markConsistent and not-recoverable.
+ * futex word, which names its holder's thread id, and a generation), the owner record tagged
+ * with a generation, futex sleeps in slices, owner-death takeover, markConsistent and
+ * not-recoverable.
  *
- * Three processes use one mutex: one with lock(), one with lock(timeout:), one with tryLock().
- * A killer may end the first two at any point (SIGKILL): between any two of their steps, and
- * while they sleep; so a holder dies, and so does whoever took over from it. Each atomic block
- * is one atomic instruction (or the kernel's check-and-sleep of FUTEX_WAIT); local steps are
- * folded into them where no other process can tell the difference.
- * (Letting the killer end the tryLock() user too, and the lock() user take the mutex twice, was
- * checked once on an earlier form of this model, the same protocol with fewer local steps folded:
- * 64 million states in 3 GB, no error; too heavy for every CI run.)
+ * Three threads use one mutex: one with lock(), one with lock(timeout:), one with tryLock(). The
+ * third either has a thread id of its own, or starts once the first is dead and reuses its
+ * thread id (with another start time), then calls tryLock() or only lives. A killer may end the
+ * first two at any point (SIGKILL): between any two of their steps, so also between the
+ * compare-and-swap that takes the word and the record, and while they sleep; so a holder dies,
+ * and so does whoever took over from it. Each atomic block is one atomic instruction (or the
+ * kernel's check-and-sleep of FUTEX_WAIT); local steps are folded into them where no other
+ * thread can tell the difference.
  *
  * Checked:
- * - mutual exclusion: at most one live process holds the mutex;
+ * - mutual exclusion: at most one live thread holds the mutex;
  * - owner death: an acquisition that reports no death never finds the data half-updated,
  *   so a dead holder's work is always reported (`.acquiredPreviousOwnerDied`);
  * - no lost wake-up: without a death, no sleeper stays asleep (an invalid end state);
- * - recovery: when every live process waits and the mutex is still held, its holder is dead,
- *   and a waiter can prove it, unless the holder died between taking the word and writing its
- *   record (then waiters time out: `lockWithTimeout` ends; a plain `lock()` keeps waiting).
+ * - recovery: when every live thread waits and the mutex is still held, its holder is dead, and
+ *   a waiter proves it, wherever the holder was killed (before its record too: the word names
+ *   it). The one exception: a holder killed before its record, whose thread id a live thread
+ *   that does not lock the mutex took meanwhile; waiters then see that thread, and time out.
  *
  * Sleeping slices of a plain lock() end only after a death (`timeout`, when nothing else can
  * move), so that they cannot hide a lost wake-up; a deadline of lock(timeout:) passes likewise
@@ -28,30 +30,42 @@
  */
 
 #define N 3
-#define LOCKED 1
-#define WAITERS 2
+#define HOLDER 3            /* the word's holder bits: a thread id 1...3 */
 #define INCONSISTENT 4
-#define NOT_RECOVERABLE 8
+#define WAITERS 8
+#define NOT_RECOVERABLE 4   /* the owner-died bit with no holder */
 
 #define OK 1
 #define DIED 2
 #define BUSY 3
 #define GONE 4
 
+#define REUSER 2       /* the thread that may reuse the first one's thread id */
+#define tidOf(p) ((p) == REUSER && reusing -> 1 : (p) + 1)
+#define epochOf(p) ((p) == REUSER && reusing -> 1 : 0)
+/* the thread a (thread id, start time) record names */
+#define slotOf(t, e) ((e) == 1 -> REUSER : (t) - 1)
+#define live(p) (started[p] && !dead[p])
+/* kill(tid, 0) finds no thread of that id, or /proc shows it a zombie */
+#define tidEnded(t) (!live((t) - 1) && !((t) == 1 && reusing && live(REUSER)))
+
 byte word;         /* the futex word: the low half of the state */
 byte gen;          /* the generation: the high half */
 byte ownerGen;     /* the owner record's tag */
-byte ownerId;      /* the owner record: process number + 1 */
+byte ownerId;      /* the owner record: thread id */
+byte ownerEpoch;   /* the owner record: start time */
 
 bool sleeping[N];  /* in the futex's wait queue */
-bool dead[N];      /* the truth that tgkill and /proc reveal */
+bool started[N];
+bool reusing;      /* the third thread reuses the first one's thread id */
+bool idle;         /* the third thread only lives */
+bool dead[N];      /* the truth that tgkill, kill and /proc reveal */
 bool kill[N];
 bool done[N];
 bool holding[N];   /* took the word and has not released it */
-bool unrecorded[N];/* took the word and has not yet written its record's tag */
+byte holderSlot;   /* who took the word last */
 byte liveHolders;
 byte deaths;
-bool windowDeath;  /* a holder died between taking the word and tagging its record */
 bool broken;       /* the protected data is half-updated */
 
 inline wakeOne() {
@@ -69,32 +83,42 @@ inline wakeAll() {
     atomic { sleeping[0] = false; sleeping[1] = false; sleeping[2] = false }
 }
 
-/* Taking the word (one compare-and-swap) makes this process the holder. */
-inline took(newWord) {
-    word = newWord; gen++;
-    holding[me] = true; unrecorded[me] = true;
+/* Taking the word (one compare-and-swap) names this thread in it and makes it the holder. */
+inline took(flags) {
+    word = flags | tidOf(me); gen++;
+    holding[me] = true; holderSlot = me;
     assert(liveHolders == 0);
     liveHolders++
 }
 
 /* ProcessMutexOwner.record: the identity first, the generation tag last. */
 inline record() {
-    ownerId = me + 1;
-    atomic { ownerGen = gen; unrecorded[me] = false }
+    ownerId = tidOf(me);
+    ownerEpoch = epochOf(me);
+    ownerGen = gen
 }
 
-/* ProcessMutexOwner.identity(of:): the tag, the identity, then the generation again. */
-inline readHolder() {
-    holder = 0;
+/*
+ * ProcessMutex.holder(of:) and verdict(on:): the tag, the identity, then the generation again;
+ * without a record of this generation, the word's thread id. `ended` is what the checks reveal.
+ */
+inline judgeHolder() {
     tag = ownerGen;
     id = ownerId;
+    ep = ownerEpoch;
     atomic {
         if
-        :: tag == g && gen == g -> holder = id
-        :: else -> skip
+        :: tag == g && gen == g ->
+            assert(id == (w & HOLDER));   /* the record names the word's thread */
+            assert(id != tidOf(me) || ep != epochOf(me));   /* no thread locks twice */
+            ended = dead[slotOf(id, ep)] || !started[slotOf(id, ep)];
+            recorded = true
+        :: else ->
+            /* the word's thread id: this thread records before it returns, so its own id means an earlier thread's */
+            ended = (w & HOLDER) == tidOf(me) || tidEnded(w & HOLDER);
+            recorded = false
         fi;
-        tag = 0; id = 0;
-        assert(holder != me + 1)  /* no process locks twice: a hit would be a forged record */
+        tag = 0; id = 0; ep = 0
     }
 }
 
@@ -103,7 +127,7 @@ inline acquire(waiting, timed) {
     result = 0;
     atomic {
         if
-        :: word == 0 -> took(LOCKED); result = OK
+        :: word == 0 -> took(0); result = OK
         :: else -> skip
         fi
     }
@@ -113,7 +137,7 @@ inline acquire(waiting, timed) {
     :: else ->
         atomic {
             w = word; g = gen;
-            assert(w == 0 || w == NOT_RECOVERABLE || (w & LOCKED) != 0 && (w & ~(LOCKED | WAITERS | INCONSISTENT)) == 0);
+            assert(w == 0 || w == NOT_RECOVERABLE || (w & HOLDER) != 0 && (w & ~(HOLDER | WAITERS | INCONSISTENT)) == 0);
             mayWait = waiting && !expired
         }
         if
@@ -123,46 +147,42 @@ inline acquire(waiting, timed) {
                 if
                 :: word == w && gen == g ->
                     if
-                    :: slept -> took(LOCKED | WAITERS)
-                    :: else -> took(LOCKED)
+                    :: slept -> took(WAITERS)
+                    :: else -> took(0)
                     fi;
                     result = OK
                 :: else -> skip
                 fi
             }
         :: w != 0 && w != NOT_RECOVERABLE ->
-            readHolder();
+            judgeHolder();
             if
-            :: sliceEnded || !mayWait ->
-                if
-                :: sliceEnded ->
-                    /* Nothing else could move: the holder is dead, and proved so unless it died unrecorded. */
-                    assert(holder == 0 || dead[holder - 1]);
-                    assert(holder != 0 || windowDeath)
-                :: else -> skip
-                fi;
-                sliceEnded = false;
-                if
-                :: holder != 0 && dead[holder - 1] ->
-                    atomic {
-                        if
-                        :: word == w && gen == g ->
-                            holding[holder - 1] = false;
-                            took(LOCKED | WAITERS | INCONSISTENT);
-                            result = DIED
-                        :: else -> w = 255  /* the state moved on: look again */
-                        fi
-                    }
-                :: else ->
-                    if
-                    :: !mayWait -> result = BUSY
-                    :: else -> skip
-                    fi
-                fi
+            :: sliceEnded ->
+                /* Nothing else could move: the holder is dead, and proved so unless its id lives on in another thread. */
+                assert(dead[holderSlot]);
+                assert(ended || !recorded && holderSlot == 0 && idle)
             :: else -> skip
             fi;
             if
-            :: result == 0 && !sliceEnded ->
+            :: ended && (sliceEnded || !mayWait || !recorded && (w & HOLDER) == tidOf(me)) ->
+                atomic {
+                    if
+                    :: word == w && gen == g ->
+                        holding[holderSlot] = false;
+                        took(WAITERS | INCONSISTENT);
+                        result = DIED
+                    :: else -> w = 255  /* the state moved on: look again */
+                    fi
+                }
+            :: else ->
+                if
+                :: !mayWait -> result = BUSY
+                :: else -> skip
+                fi
+            fi;
+            sliceEnded = false;
+            if
+            :: result == 0 && w != 255 ->
                 /* announce a sleeper, then sleep while the word still says so */
                 if
                 :: (w & WAITERS) == 0 ->
@@ -193,7 +213,7 @@ inline acquire(waiting, timed) {
             :: else -> skip
             fi
         fi;
-        w = 0; g = 0; holder = 0   /* forgotten at each turn: fewer distinct states */
+        w = 0; g = 0; ended = false; recorded = false   /* forgotten at each turn: fewer distinct states */
     od;
     slept = false; sliceEnded = false; expired = false; mayWait = false
 }
@@ -201,7 +221,7 @@ inline acquire(waiting, timed) {
 /* ProcessMutex.unlock: exchange, and wake one sleeper if the word announced one. */
 inline unlock() {
     atomic {
-        assert(holding[me] && ownerId == me + 1 && ownerGen == gen);
+        assert(holding[me] && (word & HOLDER) == tidOf(me) && ownerId == tidOf(me) && ownerEpoch == epochOf(me) && ownerGen == gen);
         previous = word;
         if
         :: (previous & INCONSISTENT) != 0 -> word = NOT_RECOVERABLE
@@ -235,35 +255,24 @@ inline criticalSection() {
     broken = false
 }
 
-proctype User(byte me; bool waiting; bool timed; byte rounds) {
-    byte w, g, tag, id, holder, result, previous, round;
-    bool slept, sliceEnded, expired, mayWait;
+proctype User(byte me; bool waiting; bool timed) {
+    byte w, g, tag, id, ep, result, previous;
+    bool slept, sliceEnded, expired, mayWait, ended, recorded;
     {
-        do
-        :: round < rounds ->
-            round++;
-            acquire(waiting, timed);
-            if
-            :: result == OK || result == DIED ->
-                record();
-                criticalSection();
-                unlock()
-            :: result == GONE -> break
-            :: result == BUSY -> skip
-            fi;
-            previous = 0
-        :: else -> break
-        od;
+        acquire(waiting, timed);
+        if
+        :: result == OK || result == DIED ->
+            record();
+            criticalSection();
+            unlock()
+        :: else -> skip
+        fi;
         done[me] = true
     } unless {
         kill[me] ->
             atomic {
                 dead[me] = true; deaths++;
                 sleeping[me] = false;
-                if
-                :: unrecorded[me] && holding[me] -> windowDeath = true
-                :: else -> skip
-                fi;
                 if
                 :: holding[me] -> liveHolders--
                 :: else -> skip
@@ -283,8 +292,16 @@ active proctype Killer() {
 
 init {
     atomic {
-        run User(0, true, false, 1);   /* lock() */
-        run User(1, true, true, 1);    /* lock(timeout:) */
-        run User(2, false, false, 1)   /* tryLock() */
+        started[0] = true; started[1] = true;
+        run User(0, true, false);   /* lock() */
+        run User(1, true, true)     /* lock(timeout:) */
     }
+    if
+    :: started[REUSER] = true; run User(REUSER, false, false)   /* tryLock() */
+    :: atomic { dead[0] -> reusing = true; started[REUSER] = true }
+       if
+       :: run User(REUSER, false, false)   /* tryLock() with the dead thread's id */
+       :: idle = true; done[REUSER] = true   /* only lives, with that id */
+       fi
+    fi
 }

@@ -11,10 +11,12 @@ import SystemPackage
 /// mutex unusable for good: every later `lock()` fails with `.notRecoverable`, as POSIX
 /// defines for robust mutexes, so nobody mistakes broken data for good data.
 ///
-/// Waiters learn of a death by checking the holder's recorded pid, thread id, start time and
-/// pid namespace (`tgkill`, `/proc/PID/task/TID/stat`) each time a 100 ms sleep on the word
-/// ends: a death is noticed within about 100 ms by a waiting `lock()`, at once by `tryLock()`.
-/// A holder in another pid namespace cannot be checked and is taken to be alive.
+/// The futex word names its holder by thread id (as Linux's robust futexes do), set by the
+/// compare-and-swap that takes it; the holder then records its pid, start time and pid namespace.
+/// Waiters check that holder (`tgkill`, `kill`, `/proc/PID/task/TID/stat`) each time a 100 ms
+/// sleep on the word ends: a death is noticed within about 100 ms by a waiting `lock()`, at once
+/// by `tryLock()`, wherever the holder was killed. A holder in another pid namespace than the
+/// one that initialized the mutex cannot be checked and is taken to be alive.
 ///
 /// Trust: nothing read from the region is ever followed as an address, and a value the
 /// protocol never writes is a `.corrupted` error, never a trap or an endless wait on garbage.
@@ -30,8 +32,12 @@ public struct ProcessMutex: @unchecked Sendable {
     public let region: any SharedRegion
     private let header: UnsafeMutablePointer<Atomic<UInt64>>
     private let state: UnsafeMutablePointer<Atomic<UInt64>>
+    private let namespace: UnsafeMutablePointer<Atomic<UInt64>>
     private let word: FutexWord
     private let owner: ProcessMutexOwner
+    /// Whether this process runs in the pid namespace the mutex records, so that its thread ids
+    /// go into the word (otherwise `anonymous` does). Fixed for a process's life.
+    private let namesThreads: Bool
 
     /// The bytes a mutex takes in the region, and the alignment its offset needs (64 keeps it
     /// on a cache line of its own).
@@ -59,11 +65,10 @@ public struct ProcessMutex: @unchecked Sendable {
     /// - Throws: `.layoutMismatch` if the bytes there hold no initialized mutex (zeros,
     ///   another structure, another version); `.misaligned`, `.outOfBounds`, `.readOnly`.
     public init(in region: any SharedRegion, at offset: Int) throws(SharedMemoryError) {
-        try self.init(binding: region, at: offset)
-        try checkHeader("ProcessMutex")
+        try self.init(binding: region, at: offset, checkingHeader: true)
     }
 
-    private init(binding region: any SharedRegion, at offset: Int) throws(SharedMemoryError) {
+    private init(binding region: any SharedRegion, at offset: Int, checkingHeader: Bool) throws(SharedMemoryError) {
         let base = try RegionSlot.pointer(
             to: UInt64.self, count: Self.byteCount / 8, at: offset, in: region, aligned: true, writing: true,
             operation: "ProcessMutex")
@@ -72,17 +77,29 @@ public struct ProcessMutex: @unchecked Sendable {
         state = (base + ProcessMutexState.Field.state).bindMemory(to: Atomic<UInt64>.self, capacity: 1)
         word = try FutexWord(in: region, at: offset + ProcessMutexState.Field.state)
         owner = ProcessMutexOwner(base: base)
+        namespace = (base + ProcessMutexState.Field.pidNamespace).bindMemory(to: Atomic<UInt64>.self, capacity: 1)
+        let mine = ThreadIdentity.current.pidNamespace
+        // When initializing, the namespace is about to be this process's.
+        var recorded = mine
+        if checkingHeader {
+            let found = header.pointee.load(ordering: .acquiring)  // orders the namespace's load after it
+            guard found == ProcessMutexState.header else { throw Self.mismatch("ProcessMutex", region, found) }
+            recorded = namespace.pointee.load(ordering: .relaxed)
+        }
+        namesThreads = mine != 0 && recorded == mine
     }
 
-    /// Initializes a mutex at `offset`: unlocked, no owner, then the header (magic and version)
-    /// last, with a release store. Do it once, before any other process uses it; initializing a
+    /// Initializes a mutex at `offset`: unlocked, no owner, this process's pid namespace (the one
+    /// whose thread ids the word will hold), then the header (magic and version) last, with a
+    /// release store. Do it once, before any other process uses it; initializing a
     /// mutex someone holds frees it under their feet.
     public static func initialize(in region: any SharedRegion, at offset: Int) throws(SharedMemoryError) -> ProcessMutex {
-        let mutex = try ProcessMutex(binding: region, at: offset)
+        let mutex = try ProcessMutex(binding: region, at: offset, checkingHeader: false)
         mutex.header.pointee.store(0, ordering: .relaxed)
         mutex.owner.clear()
         mutex.state.pointee.store(0, ordering: .relaxed)
-        try region.write([UInt8](repeating: 0, count: 16), at: offset + 48)
+        mutex.namespace.pointee.store(ThreadIdentity.current.pidNamespace, ordering: .relaxed)
+        try region.write([UInt8](repeating: 0, count: 8), at: offset + 56)
         mutex.header.pointee.store(ProcessMutexState.header, ordering: .releasing)
         return mutex
     }
@@ -119,10 +136,9 @@ public struct ProcessMutex: @unchecked Sendable {
         let operation: StaticString = "ProcessMutex.unlock"
         try checkHeader(operation)
         let current = load()
-        // The usual case, without a call: held (waiters or not), consistent, recorded as this thread's.
-        if current.word & ~ProcessMutexState.waiters == ProcessMutexState.locked,
-            owner.names(ThreadIdentity.current, asHolderOf: current)
-        {
+        // The usual case, without a call: held by this thread (waiters or not), consistent, recorded.
+        let me = ThreadIdentity.current
+        if current.word & ~ProcessMutexState.waiters == holderWord(me), owner.names(me, asHolderOf: current) {
             let previous = ProcessMutexState(
                 raw: state.pointee.exchange(current.with(word: 0).raw, ordering: .acquiringAndReleasing))
             if previous.word & ProcessMutexState.waiters != 0 { word.wake(count: 1) }
@@ -132,8 +148,9 @@ public struct ProcessMutex: @unchecked Sendable {
     }
 
     private func unlockSlowly(_ operation: StaticString, _ current: ProcessMutexState) throws(SharedMemoryError) {
-        guard case .held(_, let inconsistent) = try phase(of: current, operation),
-            try holder(of: current, operation) == ThreadIdentity.current
+        guard case .held(let named, _, let inconsistent) = try phase(of: current, operation),
+            try verdict(on: holder(of: current, named: named, operation), me: ThreadIdentity.current, checking: false)
+                == .me
         else { throw notHeld(operation) }
         if inconsistent {
             // Unlocked unrepaired after an owner died: unusable for good, and every waiter must learn it.
@@ -156,8 +173,9 @@ public struct ProcessMutex: @unchecked Sendable {
         try checkHeader(operation)
         while true {
             let current = load()
-            guard case .held(_, inconsistent: true) = try phase(of: current, operation),
-                try holder(of: current, operation) == ThreadIdentity.current
+            guard case .held(let named, _, inconsistent: true) = try phase(of: current, operation),
+                try verdict(on: holder(of: current, named: named, operation), me: ThreadIdentity.current, checking: false)
+                    == .me
             else {
                 throw SharedMemoryError(
                     code: .invalidArgument, operation: "\(operation)", address: region.address.description,
@@ -205,7 +223,9 @@ public struct ProcessMutex: @unchecked Sendable {
         let me = ThreadIdentity.current
         let current = load()
         if current.word == 0 {
-            let taken = current.acquired(as: ProcessMutexState.locked)
+            // The word names this thread from the instant it is taken: a holder killed before
+            // its record is written is still found dead.
+            let taken = current.acquired(as: holderWord(me))
             if exchange(current, taken) {
                 owner.record(me, holding: taken)
                 return .acquired
@@ -230,31 +250,34 @@ public struct ProcessMutex: @unchecked Sendable {
             case .notRecoverable:
                 throw notRecoverable(operation)
             case .free:
-                let taken = current.acquired(as: ProcessMutexState.locked | (slept ? ProcessMutexState.waiters : 0))
+                let taken = current.acquired(as: holderWord(me) | (slept ? ProcessMutexState.waiters : 0))
                 if exchange(current, taken) {
                     owner.record(me, holding: taken)
                     return .acquired
                 }
-            case .held(let waiters, _):
+            case .held(let named, let waiters, _):
                 if spins > 0 {
                     spins -= 1
                     continue
                 }
-                let holder = try holder(of: current, operation)
-                if holder == me { throw deadlock(operation) }
                 let remaining = deadline.map { clock.now.duration(to: $0) }
                 let mayWait = waiting && (remaining ?? .seconds(1)) > .zero
-                if sliceEnded || !mayWait {
-                    sliceEnded = false
-                    if let holder, holder.hasEnded {
-                        let taken = current.acquired(
-                            as: ProcessMutexState.locked | ProcessMutexState.waiters | ProcessMutexState.inconsistent)
-                        if exchange(current, taken) {
-                            owner.record(me, holding: taken)
-                            return .acquiredPreviousOwnerDied
-                        }
-                        continue
+                // Checking whether the holder lives costs syscalls: once per slice, or before giving up.
+                let checking = sliceEnded || !mayWait
+                sliceEnded = false
+                switch try verdict(on: holder(of: current, named: named, operation), me: me, checking: checking) {
+                case .me:
+                    throw deadlock(operation)
+                case .dead:
+                    // From exactly the state judged: a holder that let go meanwhile is never robbed.
+                    let taken = current.acquired(
+                        as: holderWord(me) | ProcessMutexState.waiters | ProcessMutexState.inconsistent)
+                    if exchange(current, taken) {
+                        owner.record(me, holding: taken)
+                        return .acquiredPreviousOwnerDied
                     }
+                    continue
+                case .alive:
                     if !mayWait { return nil }
                 }
                 let sleeping = current.with(word: current.word | ProcessMutexState.waiters)
@@ -264,6 +287,13 @@ public struct ProcessMutex: @unchecked Sendable {
                 sliceEnded = try word.wait(whileValueIs: sleeping.word, timeout: slice) == .timedOut
             }
         }
+    }
+
+    /// What this thread puts in the word's holder bits: its thread id where the mutex's pid
+    /// namespace gives it a meaning, `anonymous` elsewhere.
+    @inline(__always)
+    private func holderWord(_ me: ThreadIdentity) -> UInt32 {
+        namesThreads ? UInt32(truncatingIfNeeded: me.tid) : ProcessMutexState.anonymous
     }
 
     @inline(__always)
@@ -282,7 +312,7 @@ public struct ProcessMutex: @unchecked Sendable {
     @inline(__always)
     private func checkHeader(_ operation: StaticString) throws(SharedMemoryError) {
         let found = header.pointee.load(ordering: .acquiring)
-        guard found == ProcessMutexState.header else { throw mismatch(operation, found) }
+        guard found == ProcessMutexState.header else { throw Self.mismatch(operation, region, found) }
     }
 
     private func phase(of current: ProcessMutexState, _ operation: StaticString) throws(SharedMemoryError)
@@ -291,16 +321,34 @@ public struct ProcessMutex: @unchecked Sendable {
         guard let phase = current.phase else {
             throw .corrupted(
                 "\(operation)", region.address, field: "the mutex's state word", value: current.word,
-                rule: "only 0, 1, 3, 5, 7 (locked, with waiters and owner-died bits) and 8 (not recoverable) occur")
+                rule: "only 0 (free), 0x40000000 (not recoverable) and a holder occur: a thread id from 1 to "
+                    + "\(ThreadIdentity.maximumID) or 0x3fffffff, with the owner-died (0x40000000) and waiters "
+                    + "(0x80000000) bits")
         }
         return phase
     }
 
-    /// The recorded holder of `current`, checked: `nil` while the holder has not recorded itself.
-    private func holder(of current: ProcessMutexState, _ operation: StaticString) throws(SharedMemoryError)
-        -> ThreadIdentity?
+    /// Who holds `current`, as far as this process can tell. `named` is the word's holder bits.
+    private enum Holder {
+        /// The owner record of `current`'s generation.
+        case recorded(ThreadIdentity)
+        /// A thread of this pid namespace, named by the word, that has not recorded itself (yet).
+        case unrecorded(tid: Int32)
+        /// An anonymous holder that has not recorded itself (yet): nothing can be checked.
+        case unknown
+    }
+
+    private enum Verdict {
+        case me, alive, dead
+    }
+
+    /// The holder of `current`, checked: the record of its generation if written, else the word's thread id.
+    private func holder(of current: ProcessMutexState, named: UInt32, _ operation: StaticString)
+        throws(SharedMemoryError) -> Holder
     {
-        guard let holder = owner.identity(of: current, state: state) else { return nil }
+        guard let holder = owner.identity(of: current, state: state) else {
+            return named != ProcessMutexState.anonymous && namesThreads ? .unrecorded(tid: Int32(named)) : .unknown
+        }
         let valid = 1...ThreadIdentity.maximumID
         guard valid ~= holder.pid, valid ~= holder.tid else {
             let (field, value) = valid ~= holder.pid ? ("ownerTID", holder.tid) : ("ownerPID", holder.pid)
@@ -308,12 +356,35 @@ public struct ProcessMutex: @unchecked Sendable {
                 "\(operation)", region.address, field: "the mutex's \(field)", value: value,
                 rule: "Linux ids lie between 1 and \(ThreadIdentity.maximumID)")
         }
-        return holder
+        guard named == ProcessMutexState.anonymous || Int32(named) == holder.tid else {
+            throw .corrupted(
+                "\(operation)", region.address, field: "the mutex's ownerTID", value: holder.tid,
+                rule: "the owner record names the thread the state word names (\(named))")
+        }
+        return .recorded(holder)
+    }
+
+    /// Whether `holder` is this thread, or (when `checking`, with syscalls) has ended.
+    private func verdict(on holder: Holder, me: ThreadIdentity, checking: Bool) -> Verdict {
+        switch holder {
+        case .recorded(let identity):
+            if identity == me { return .me }
+            return checking && identity.hasEnded ? .dead : .alive
+        case .unrecorded(let tid):
+            // This thread records itself before lock() returns: a word naming it without a record
+            // was taken by an earlier thread of the same number, which died before recording.
+            if tid == me.tid { return .dead }
+            return checking && ThreadIdentity.threadHasEnded(tid: tid) ? .dead : .alive
+        case .unknown:
+            return .alive
+        }
     }
 
     // MARK: Errors
 
-    private func mismatch(_ operation: StaticString, _ found: UInt64) -> SharedMemoryError {
+    private static func mismatch(_ operation: StaticString, _ region: any SharedRegion, _ found: UInt64)
+        -> SharedMemoryError
+    {
         let problem =
             found == 0
             ? "its header is zero: no mutex was initialized there"

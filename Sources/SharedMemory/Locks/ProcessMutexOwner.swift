@@ -1,13 +1,14 @@
 import Synchronization
 
-/// Who holds a `ProcessMutex`: the holder writes its identity just after it took the state
-/// word, and tags it with the generation it took, last. A reader therefore tells the record
+/// Who holds a `ProcessMutex`, in full: the holder writes its identity just after it took the
+/// state word, and tags it with the generation it took, last. A reader therefore tells the record
 /// of the current holder apart from an earlier holder's, or from one not written yet.
 ///
-/// Between taking the word and writing the tag, the holder is anonymous: a holder killed in
-/// those few instructions can never be proved dead, and its waiters see a live holder (they
-/// time out, as with any holder that never lets go). Declaring it dead without proof could
-/// hand the lock to two threads; the Spin model (ProcessMutex.pml) checks both.
+/// Until the tag is written, the state word alone names the holder (its thread id, set by the
+/// compare-and-swap that took it), so a holder killed in between is still found dead; the record
+/// adds what the thread id cannot tell: the pid for `tgkill`, the start time that tells a reused
+/// thread id apart, and the pid namespace. The Spin model (ProcessMutex.pml) checks a kill at
+/// every step.
 struct ProcessMutexOwner {
     private let generation: UnsafeMutablePointer<Atomic<UInt32>>
     private let thread: UnsafeMutablePointer<Atomic<UInt64>>

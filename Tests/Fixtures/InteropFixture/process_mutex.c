@@ -1,7 +1,7 @@
 // ProcessMutex from C: the protocol of Sources/SharedMemory/Locks/ProcessMutex.swift, minus
 // the takeover from a dead holder (the library checks, after each 100 ms sleep, whether the
-// recorded holder still runs; this version only waits, and is recorded so that the library can
-// take over from it).
+// holder the word and the record name still runs; this version only waits, and names and
+// records itself so that the library can take over from it).
 #define _GNU_SOURCE
 #include "process_mutex.h"
 
@@ -44,6 +44,14 @@ static void record_owner(struct process_mutex *mutex, uint32_t generation) {
     atomic_store_explicit(&mutex->owner_generation, generation, memory_order_release);
 }
 
+// What this thread puts in the word: its thread id where the mutex's pid namespace gives it a meaning.
+static uint32_t holder_word(struct process_mutex *mutex) {
+    uint64_t mine = pid_namespace();
+    if (mine == 0 || mine != atomic_load_explicit(&mutex->pid_namespace, memory_order_relaxed))
+        return PROCESS_MUTEX_ANONYMOUS;
+    return (uint32_t)syscall(SYS_gettid);
+}
+
 // The futex is the state's low half (little-endian), shared: no FUTEX_PRIVATE_FLAG.
 static long futex(_Atomic uint64_t *state, int operation, uint32_t value, const struct timespec *timeout) {
     return syscall(SYS_futex, (uint32_t *)state, operation, value, timeout, NULL, 0);
@@ -52,18 +60,21 @@ static long futex(_Atomic uint64_t *state, int operation, uint32_t value, const 
 void process_mutex_initialize(struct process_mutex *mutex) {
     atomic_store_explicit(&mutex->header, 0, memory_order_relaxed);
     memset((char *)mutex + sizeof mutex->header, 0, sizeof *mutex - sizeof mutex->header);
+    atomic_store_explicit(&mutex->pid_namespace, pid_namespace(), memory_order_relaxed);
     atomic_store_explicit(&mutex->header, PROCESS_MUTEX_HEADER, memory_order_release);  // last
 }
 
 int process_mutex_lock(struct process_mutex *mutex) {
     if (atomic_load_explicit(&mutex->header, memory_order_acquire) != PROCESS_MUTEX_HEADER) return EINVAL;
+    uint32_t me = holder_word(mutex);
     uint64_t state = atomic_load_explicit(&mutex->state, memory_order_acquire);
     int slept = 0;
     for (;;) {
         uint32_t word = (uint32_t)state, generation = (uint32_t)(state >> 32);
         if (word == 0) {
-            // Taking it bumps the generation; after a sleep, others may sleep too: keep WAITERS.
-            uint64_t taken = (uint64_t)(generation + 1) << 32 | PROCESS_MUTEX_LOCKED | (slept ? PROCESS_MUTEX_WAITERS : 0);
+            // Taking it names this thread and bumps the generation; after a sleep, others may
+            // sleep too: keep WAITERS.
+            uint64_t taken = (uint64_t)(generation + 1) << 32 | me | (slept ? PROCESS_MUTEX_WAITERS : 0);
             if (atomic_compare_exchange_weak_explicit(
                     &mutex->state, &state, taken, memory_order_acq_rel, memory_order_acquire)) {
                 record_owner(mutex, generation + 1);
@@ -72,8 +83,9 @@ int process_mutex_lock(struct process_mutex *mutex) {
             continue;
         }
         if (word == PROCESS_MUTEX_NOT_RECOVERABLE) return ENOTRECOVERABLE;
-        uint32_t known = PROCESS_MUTEX_LOCKED | PROCESS_MUTEX_WAITERS | PROCESS_MUTEX_INCONSISTENT;
-        if (!(word & PROCESS_MUTEX_LOCKED) || (word & ~known)) return EINVAL;
+        uint32_t holder = word & PROCESS_MUTEX_HOLDER;
+        if (holder == 0 || (holder > PROCESS_MUTEX_MAX_TID && holder != PROCESS_MUTEX_ANONYMOUS)) return EINVAL;
+        if (holder == me && me != PROCESS_MUTEX_ANONYMOUS) return EDEADLK;  // or an earlier thread of this id died: the library takes over
         if (!(word & PROCESS_MUTEX_WAITERS)) {  // announce a sleeper, so that the unlocker wakes one
             if (!atomic_compare_exchange_weak_explicit(
                     &mutex->state, &state, state | PROCESS_MUTEX_WAITERS, memory_order_acq_rel, memory_order_acquire))
@@ -90,7 +102,7 @@ int process_mutex_lock(struct process_mutex *mutex) {
 int process_mutex_unlock(struct process_mutex *mutex) {
     uint64_t state = atomic_load_explicit(&mutex->state, memory_order_acquire);
     uint64_t generation = state & 0xFFFFFFFF00000000ull;
-    if (!((uint32_t)state & PROCESS_MUTEX_LOCKED)) return EPERM;
+    if (((uint32_t)state & PROCESS_MUTEX_HOLDER) != holder_word(mutex)) return EPERM;
     if ((uint32_t)state & PROCESS_MUTEX_INCONSISTENT) {  // unlocked unrepaired after an owner died
         atomic_store_explicit(&mutex->state, generation | PROCESS_MUTEX_NOT_RECOVERABLE, memory_order_release);
         futex(&mutex->state, FUTEX_WAKE, INT_MAX, NULL);
