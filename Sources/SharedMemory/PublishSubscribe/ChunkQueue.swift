@@ -1,0 +1,86 @@
+import Synchronization
+
+/// The queue of chunk indices from one publisher to one subscriber: a bounded ring with one
+/// writer (whoever holds the service's lock: the publisher delivering, or a subscriber attaching
+/// and copying history in) and two takers (the subscriber, and the publisher discarding the
+/// oldest), who take an entry by moving the tail with a compare-and-swap, so each entry is taken
+/// exactly once.
+///
+/// Head and tail count entries ever written and taken (u64, each on its own cache line); the
+/// entries are chunk indices (u32). Every value read is checked: the tail never passes the head,
+/// the head is never more than the capacity ahead, an index names a chunk of the pool.
+struct ChunkQueue {
+    let memory: ServiceMemory
+    let offset: Int
+    let capacity: UInt64
+
+    init(_ memory: ServiceMemory, publisher: Int, subscriber: Int) {
+        self.memory = memory
+        offset = memory.layout.queue(publisher: publisher, subscriber: subscriber)
+        capacity = UInt64(memory.configuration.subscriberBufferCapacity)
+    }
+
+    var head: UnsafeMutablePointer<Atomic<UInt64>> { memory.atomic64(offset + ServiceLayout.Queue.head) }
+    var tail: UnsafeMutablePointer<Atomic<UInt64>> { memory.atomic64(offset + ServiceLayout.Queue.tail) }
+
+    @inline(__always)
+    func slot(_ position: UInt64) -> UnsafeMutablePointer<Atomic<UInt32>> {
+        memory.atomic32(offset + ServiceLayout.queueSlotsOffset + Int(truncatingIfNeeded: position % capacity) * 4)
+    }
+
+    /// Entries waiting (sequentially consistent loads: the sleep check pairs them with the flag).
+    func count() throws(SharedMemoryError) -> UInt64 {
+        let tail = tail.pointee.load(ordering: .sequentiallyConsistent)
+        let head = head.pointee.load(ordering: .sequentiallyConsistent)
+        guard head &- tail <= capacity else { throw corrupted(head: head, tail: tail) }
+        return head &- tail
+    }
+
+    /// Appends `chunk` (the lock holder only, after checking there is room), then publishes it
+    /// with a sequentially consistent store: the sleep flag the writer reads next is ordered after it.
+    func push(_ chunk: Int) throws(SharedMemoryError) {
+        let head = head.pointee.load(ordering: .relaxed)
+        let tail = tail.pointee.load(ordering: .acquiring)
+        guard head &- tail < capacity else { throw corrupted(head: head, tail: tail) }
+        slot(head).pointee.store(UInt32(truncatingIfNeeded: chunk), ordering: .relaxed)
+        self.head.pointee.store(head &+ 1, ordering: .sequentiallyConsistent)
+    }
+
+    /// Takes the oldest entry; `nil` when empty.
+    ///
+    /// - Throws: `.corrupted` if head and tail break the queue's rules, or the entry names no chunk.
+    @inline(__always)
+    func take() throws(SharedMemoryError) -> Int? {
+        while true {
+            let tail = tail.pointee.load(ordering: .acquiring)
+            let head = head.pointee.load(ordering: .acquiring)
+            guard head &- tail <= capacity else { throw corrupted(head: head, tail: tail) }
+            if head == tail { return nil }
+            // Read before the exchange: the writer reuses the slot only after the tail moved on,
+            // which makes this exchange fail.
+            let chunk = slot(tail).pointee.load(ordering: .relaxed)
+            if self.tail.pointee.compareExchange(
+                expected: tail, desired: tail &+ 1, ordering: .sequentiallyConsistent
+            ).exchanged {
+                guard chunk < UInt32(memory.layout.chunkCount) else {
+                    throw .corrupted(
+                        "Subscriber.receive", memory.address, field: "queue entry \(tail)", value: chunk,
+                        rule: "a chunk index is below \(memory.layout.chunkCount)")
+                }
+                return Int(chunk)
+            }
+        }
+    }
+
+    /// Empties the queue without taking the entries one by one (cleaning a departed subscriber,
+    /// whose bit is then cleared from every chunk).
+    func discardAll() {
+        tail.pointee.store(head.pointee.load(ordering: .acquiring), ordering: .releasing)
+    }
+
+    func corrupted(head: UInt64, tail: UInt64) -> SharedMemoryError {
+        .corrupted(
+            "PublishSubscribeService.queue", memory.address, field: "queue head", value: head,
+            rule: "it must be from 0 to \(capacity) entries ahead of the tail (\(tail))")
+    }
+}

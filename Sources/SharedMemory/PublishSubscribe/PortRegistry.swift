@@ -1,0 +1,99 @@
+import Synchronization
+
+/// Which ports are attached, by whom, and the cleaning up after those that left or died. Every
+/// change happens under the service's lock; delivering reads the subscriber slots under it too,
+/// so a port is never cleaned while a publisher delivers to it.
+struct PortRegistry {
+    let memory: ServiceMemory
+    var pool: ChunkPool { ChunkPool(memory: memory) }
+
+    enum Kind: Sendable {
+        case publisher, subscriber
+
+        var name: String { self == .publisher ? "publisher" : "subscriber" }
+    }
+
+    func portOffset(_ kind: Kind, _ index: Int) -> Int {
+        kind == .publisher ? memory.layout.publisherPort(index) : memory.layout.subscriberPort(index)
+    }
+
+    func word(_ kind: Kind, _ index: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        memory.atomic64(portOffset(kind, index) + ServiceLayout.Port.word)
+    }
+
+    func slotCount(_ kind: Kind) -> Int {
+        kind == .publisher ? memory.configuration.maxPublishers : memory.configuration.maxSubscribers
+    }
+
+    /// The port's bit in every chunk's holders word.
+    func bit(_ kind: Kind, _ index: Int) -> UInt64 {
+        kind == .subscriber ? 1 << UInt64(index) : 1 << UInt64(memory.configuration.maxSubscribers + index)
+    }
+
+    /// Who holds a slot; `nil` when free.
+    func record(_ kind: Kind, _ index: Int) throws(SharedMemoryError) -> PortRecord? {
+        try PortRecord(
+            word: word(kind, index).pointee.load(ordering: .acquiring), address: memory.address,
+            field: "\(kind.name) port \(index)")
+    }
+
+    /// The attached subscribers, one bit each (the lock holder's view).
+    func subscriberMask() throws(SharedMemoryError) -> UInt64 {
+        var mask: UInt64 = 0
+        for index in 0..<memory.configuration.maxSubscribers where try record(.subscriber, index) != nil {
+            mask |= 1 << UInt64(index)
+        }
+        return mask
+    }
+
+    /// Claims a free slot for this process (the caller holds the lock), cleaning dead ports first.
+    ///
+    /// - Throws: `.limitExceeded` when every slot is held by a live process.
+    func claim(_ kind: Kind) throws(SharedMemoryError) -> Int {
+        _ = try cleanDeadPorts()
+        for index in 0..<slotCount(kind) where try record(kind, index) == nil {
+            word(kind, index).pointee.store(PortRecord(ProcessIdentity.current).word, ordering: .releasing)
+            return index
+        }
+        throw SharedMemoryError(
+            code: .limitExceeded, operation: "PublishSubscribeService.attach", address: memory.address.description,
+            message: "all \(slotCount(kind)) \(kind.name) ports are attached by live processes",
+            hint: "detach a \(kind.name), or create the service with more \(kind.name)s")
+    }
+
+    /// Cleans every port whose process is gone (the caller holds the lock); how many.
+    func cleanDeadPorts() throws(SharedMemoryError) -> Int {
+        var cleaned = 0
+        for kind in [Kind.subscriber, .publisher] {
+            for index in 0..<slotCount(kind) {
+                guard let record = try record(kind, index), !record.isAlive else { continue }
+                clean(kind, index)
+                cleaned += 1
+            }
+        }
+        return cleaned
+    }
+
+    /// Frees a slot and every chunk only it held (the caller holds the lock). A subscriber's
+    /// queues are emptied and its bit cleared from every chunk: what it held and what waited for
+    /// it. A publisher's bit is cleared from every chunk but those in its history, which stays
+    /// for the next publisher in the slot; what it delivered stays readable by the subscribers.
+    func clean(_ kind: Kind, _ index: Int) {
+        let bit = bit(kind, index)
+        var kept: Set<Int> = []
+        switch kind {
+        case .subscriber:
+            for publisher in 0..<memory.configuration.maxPublishers {
+                ChunkQueue(memory, publisher: publisher, subscriber: index).discardAll()
+            }
+        case .publisher:
+            kept = Set(History(memory: memory, publisher: index).chunks())
+        }
+        for chunk in 0..<memory.layout.chunkCount where !kept.contains(chunk) {
+            if pool.holders(chunk).pointee.load(ordering: .relaxed) & bit != 0 { pool.release(chunk, bit) }
+        }
+        let port = portOffset(kind, index)
+        memory.atomic32(port + ServiceLayout.Port.sleeping).pointee.store(0, ordering: .relaxed)
+        word(kind, index).pointee.store(0, ordering: .releasing)
+    }
+}

@@ -1,0 +1,37 @@
+/// A sample a subscriber received: a view of the chunk the publisher wrote, in the shared
+/// region, no copy. Dropping it releases the chunk (its last holder returns it to the pool).
+public struct ReceivedSample: ~Copyable {
+    let subscriber: Subscriber
+    let chunk: Int
+    /// The slot of the publisher that sent it.
+    public let publisher: Int
+    /// The sample's bytes, in place. A misbehaving publisher could still write them: copy what
+    /// you must check before you trust it. Valid until the sample is dropped.
+    public let bytes: UnsafeRawBufferPointer
+
+    init(subscriber: Subscriber, chunk: Int, publisher: Int, bytes: UnsafeRawBufferPointer) {
+        self.subscriber = subscriber
+        self.chunk = chunk
+        self.publisher = publisher
+        self.bytes = bytes
+    }
+
+    /// The bytes, copied out (guarded: a region cut short is `.truncated`, not `SIGBUS`).
+    public func copyBytes() throws(SharedMemoryError) -> [UInt8] {
+        var copy = [UInt8](repeating: 0, count: bytes.count)
+        if let source = bytes.baseAddress {
+            try copy.withUnsafeMutableBytes { destination in
+                Result { () throws(SharedMemoryError) in
+                    try GuardedCopy.copy(
+                        from: source, to: destination.baseAddress!, count: bytes.count, shared: .source,
+                        in: subscriber.memory.region, operation: "Subscriber.receive")
+                }
+            }.get()
+        }
+        return copy
+    }
+
+    deinit {
+        subscriber.release(chunk)
+    }
+}

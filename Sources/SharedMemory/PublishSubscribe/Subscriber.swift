@@ -1,0 +1,201 @@
+import Synchronization
+
+/// The receiving side of a publish-subscribe service: receives each sample sent after it
+/// attached (and, with a history, up to `historyCapacity` earlier ones per publisher), in each
+/// publisher's order, as a view into the chunk where the publisher wrote it. Use a subscriber
+/// from one thread at a time; it detaches when it and its samples are released.
+///
+/// While samples keep coming, receiving costs a compare-and-swap on a queue's tail and no
+/// system call; only a subscriber that finds nothing, and has spun a while, sleeps
+/// (`futex(FUTEX_WAIT)`) until a publisher wakes it.
+public final class Subscriber: @unchecked Sendable {
+    // @unchecked: one thread at a time uses a subscriber; its samples count atomically.
+    /// The service this subscriber is attached to.
+    public let service: PublishSubscribeService
+    /// Its slot in the service's registry: 0 up to `maxSubscribers - 1`.
+    public let index: Int
+    let memory: ServiceMemory
+    let registry: PortRegistry
+    let pool: ChunkPool
+    let bit: UInt64
+    let queues: [ChunkQueue]
+    let publisherSleeping: [UnsafeMutablePointer<Atomic<UInt32>>]
+    let publisherWake: [FutexWord]
+    let sleeping: UnsafeMutablePointer<Atomic<UInt32>>
+    let wake: FutexWord
+    let receivedCount: UnsafeMutablePointer<Atomic<UInt64>>
+    let wakesPublishers: Bool
+    /// Samples received and not yet released.
+    let held = Atomic<Int>(0)
+    /// The publisher whose queue is read first next time (round robin between publishers).
+    var nextPublisher = 0
+
+    /// How a subscriber waits by default: re-reads of its queues before it sleeps.
+    public static let defaultWaitStrategy = SpinThenWait(spins: 4096)
+
+    /// Attaches a subscriber, taking a free slot of the registry (under the service's lock,
+    /// after cleaning the ports of dead processes), and queues each publisher's history for it.
+    ///
+    /// - Throws: `.limitExceeded` when `maxSubscribers` live subscribers are attached; `.timedOut`
+    ///   if the service's lock stays held; `.corrupted` for a port word or queue no process of
+    ///   this library writes.
+    public init(service: PublishSubscribeService) throws(SharedMemoryError) {
+        self.service = service
+        let memory = service.memory
+        let registry = PortRegistry(memory: memory)
+        let pool = ChunkPool(memory: memory)
+        let publishers = 0..<memory.configuration.maxPublishers
+        let index = try memory.withLock { () throws(SharedMemoryError) -> Int in
+            let index = try registry.claim(.subscriber)
+            let bit = registry.bit(.subscriber, index)
+            for publisher in publishers {
+                let queue = ChunkQueue(memory, publisher: publisher, subscriber: index)
+                queue.discardAll()
+                let publisherBit = registry.bit(.publisher, publisher)
+                for chunk in History(memory: memory, publisher: publisher).chunks().suffix(Int(queue.capacity)) {
+                    // A chunk in a history is held by its publisher; one that is not (a peer wrote
+                    // the entry) is left alone.
+                    let previous = pool.holders(chunk).pointee.bitwiseOr(bit, ordering: .acquiringAndReleasing).oldValue
+                    guard previous & publisherBit != 0 else {
+                        pool.release(chunk, bit)
+                        continue
+                    }
+                    try queue.push(chunk)
+                }
+            }
+            return index
+        }
+        self.index = index
+        self.memory = memory
+        self.registry = registry
+        self.pool = pool
+        bit = registry.bit(.subscriber, index)
+        queues = publishers.map { ChunkQueue(memory, publisher: $0, subscriber: index) }
+        publisherSleeping = publishers.map { memory.atomic32(memory.layout.publisherPort($0) + ServiceLayout.Port.sleeping) }
+        var words: [FutexWord] = []
+        for publisher in publishers {
+            words.append(try FutexWord(in: memory.region, at: memory.layout.publisherPort(publisher) + ServiceLayout.Port.wake))
+        }
+        publisherWake = words
+        let port = memory.layout.subscriberPort(index)
+        sleeping = memory.atomic32(port + ServiceLayout.Port.sleeping)
+        wake = try FutexWord(in: memory.region, at: port + ServiceLayout.Port.wake)
+        receivedCount = memory.atomic64(port + ServiceLayout.Port.messages)
+        wakesPublishers = memory.configuration.overflowPolicy == .block
+    }
+
+    deinit {
+        let (registry, index) = (registry, index)
+        try? memory.withLock { () throws(SharedMemoryError) in registry.clean(.subscriber, index) }
+    }
+
+    /// The next sample, in place, or `nil` if none waits now. Release it (drop it) when done; at
+    /// most `subscriberBufferCapacity` may be held at once.
+    ///
+    /// The view points into shared memory that a misbehaving publisher could still write: copy
+    /// what you must check before you trust it.
+    ///
+    /// - Throws: `.limitExceeded` when this subscriber already holds `subscriberBufferCapacity`
+    ///   samples; `.corrupted` when a queue, an index or a length breaks its rules.
+    public func receive() throws(SharedMemoryError) -> ReceivedSample? {
+        guard held.load(ordering: .relaxed) < memory.configuration.subscriberBufferCapacity else {
+            throw SharedMemoryError(
+                code: .limitExceeded, operation: "Subscriber.receive", address: memory.address.description,
+                message: "this subscriber holds \(memory.configuration.subscriberBufferCapacity) samples, its limit",
+                hint: "release (drop) received samples before receiving more")
+        }
+        let publishers = queues.count
+        for step in 0..<publishers {
+            var publisher = nextPublisher &+ step
+            if publisher >= publishers { publisher &-= publishers }
+            guard let chunk = try queues[publisher].take() else { continue }
+            nextPublisher = publisher &+ 1 == publishers ? 0 : publisher &+ 1
+            // After the tail's sequentially consistent exchange: a publisher that announced it
+            // waits for room is seen here, or saw the room in its re-check.
+            if wakesPublishers && publisherSleeping[publisher].pointee.load(ordering: .sequentiallyConsistent) != 0 {
+                publisherWake[publisher].wrappingAdd(1)
+                publisherWake[publisher].wakeAll()
+            }
+            let length = pool.length(chunk).pointee.load(ordering: .relaxed)
+            guard length <= UInt32(memory.configuration.payloadByteCount) else {
+                pool.release(chunk, bit)
+                throw .corrupted(
+                    "Subscriber.receive", memory.address, field: "length of chunk \(chunk)", value: length,
+                    rule: "a sample is at most the payload's \(memory.configuration.payloadByteCount) bytes")
+            }
+            held.wrappingAdd(1, ordering: .relaxed)
+            receivedCount.pointee.store(receivedCount.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+            return ReceivedSample(
+                subscriber: self, chunk: chunk, publisher: publisher,
+                bytes: UnsafeRawBufferPointer(start: pool.payload(chunk), count: Int(length)))
+        }
+        return nil
+    }
+
+    /// Waits for the next sample: spinning first (`strategy.spins` re-reads of the queues), then
+    /// announcing that it sleeps and sleeping on its wake word (`futex(FUTEX_WAIT)`) until a
+    /// publisher wakes it. `nil` if `timeout` passed first.
+    ///
+    /// - Throws: as `receive()`; a `futex` failure other than a timeout.
+    public func receive(timeout: Duration?, strategy: SpinThenWait = Subscriber.defaultWaitStrategy)
+        throws(SharedMemoryError) -> ReceivedSample?
+    {
+        if let sample = try receive() { return sample }
+        for _ in 0..<strategy.spins {
+            if let sample = try receive() { return sample }
+        }
+        let clock = ContinuousClock()
+        let deadline = timeout.map { clock.now + $0 }
+        while true {
+            let remaining = deadline.map { clock.now.duration(to: $0) }
+            if let remaining, remaining <= .zero { return nil }
+            let expected = wake.load()
+            sleeping.pointee.store(1, ordering: .sequentiallyConsistent)
+            // The re-check: a sample pushed before the announcement is seen here; one pushed after
+            // it finds the flag and bumps the wake word (PublishSubscribe.pml).
+            if try !anyWaiting() { _ = try wake.wait(whileValueIs: expected, timeout: remaining) }
+            sleeping.pointee.store(0, ordering: .relaxed)
+            if let sample = try receive() { return sample }
+        }
+    }
+
+    /// Waits for the next sample as `receive(timeout:strategy:)` does and copies its bytes out.
+    ///
+    /// - Throws: as `receive(timeout:strategy:)`; `.truncated` if another process cut the region
+    ///   short of the chunk (the copy is guarded).
+    public func receiveBytes(timeout: Duration?, strategy: SpinThenWait = Subscriber.defaultWaitStrategy)
+        throws(SharedMemoryError) -> [UInt8]?
+    {
+        guard let sample = try receive(timeout: timeout, strategy: strategy) else { return nil }
+        return try sample.copyBytes()
+    }
+
+    /// Waits for the next sample and loads it as a `Value`, as `receive(timeout:strategy:)` does.
+    ///
+    /// - Throws: as `receiveBytes(timeout:strategy:)`; `.invalidSize` when the sample's length is
+    ///   not `Value`'s size.
+    public func receive<Value: BitwiseCopyable>(
+        _ type: Value.Type, timeout: Duration?, strategy: SpinThenWait = Subscriber.defaultWaitStrategy
+    ) throws(SharedMemoryError) -> Value? {
+        guard let bytes = try receiveBytes(timeout: timeout, strategy: strategy) else { return nil }
+        guard bytes.count == MemoryLayout<Value>.size else {
+            throw SharedMemoryError(
+                code: .invalidSize, operation: "Subscriber.receive", address: memory.address.description,
+                message: "a \(bytes.count)-byte sample is no \(Value.self) (\(MemoryLayout<Value>.size) bytes)",
+                hint: "receive the type the publisher sends")
+        }
+        return bytes.withUnsafeBytes { $0.loadUnaligned(as: Value.self) }
+    }
+
+    /// Whether any queue holds a sample (sequentially consistent loads, after the sleep announcement).
+    private func anyWaiting() throws(SharedMemoryError) -> Bool {
+        for queue in queues where try queue.count() > 0 { return true }
+        return false
+    }
+
+    /// A sample dropped: clear this subscriber's bit from its chunk (the last holder frees it).
+    func release(_ chunk: Int) {
+        held.wrappingAdd(-1, ordering: .relaxed)
+        pool.release(chunk, bit)
+    }
+}
