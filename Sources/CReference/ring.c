@@ -210,6 +210,9 @@ int cref_handover_latency(size_t payload_size, int iterations, int cpu_parent, i
             return unmap_and_fail(NULL, NULL, 0, &mapping);
         }
         memset(slot, i & 0xFF, payload_size);
+        // The payload's writes leave the store buffer before the clock starts: the hand-over, not
+        // the writing, is what is timed (the release store of the head would wait for them).
+        atomic_thread_fence(memory_order_seq_cst);
         uint64_t published = cref_clock_ns();
         CREF_COMPILER_BARRIER();
         cref_ring_publish(&producer);

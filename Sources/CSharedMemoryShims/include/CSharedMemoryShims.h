@@ -53,6 +53,16 @@ int CSharedMemoryShims_membarrier_global_expedited(void);
 // Keeps the compiler from moving memory accesses across it; emits no instruction.
 static inline void CSharedMemoryShims_compiler_barrier(void) { __asm__ __volatile__("" ::: "memory"); }
 
+// A spin-wait hint (x86 `pause`, Arm `yield`): a loop that re-reads a line another CPU will write
+// waits a moment without flooding it with loads, and leaves its pipeline without a misprediction.
+static inline void CSharedMemoryShims_spin_hint(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 // fcntl is variadic: the integer-argument form (F_ADD_SEALS, F_GET_SEALS).
 int CSharedMemoryShims_fcntl_int(int fd, int command, int argument);
 

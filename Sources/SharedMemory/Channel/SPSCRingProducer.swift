@@ -119,13 +119,19 @@ extension SPSCRing {
             }
         }
 
-        /// Copies `message` in and publishes it; `false` if the ring has no room now.
+        /// Copies `message` in and publishes it; `false` if the ring has no room now, after one
+        /// spin-loop hint (x86 `pause`), so that a caller retrying at once does not flood the line
+        /// the consumer is about to write.
         ///
         /// - Throws: as `reserve(_:)`; `.truncated` if another process cut the ring's object short
-        ///   of the slot (the copy is guarded; the message is not published).
+        ///   of the slot (the copy is guarded where the object can be cut; the message is not
+        ///   published).
         @inlinable @inline(__always)
         public mutating func trySend(_ message: UnsafeRawBufferPointer) throws(SharedMemoryError) -> Bool {
-            guard let slot = try reserve(message.count) else { return false }
+            guard let slot = try reserve(message.count) else {
+                Shared.pauseWhileWaiting()
+                return false
+            }
             try copyAndPublish(message, into: slot)
             return true
         }

@@ -102,6 +102,15 @@ extension SPSCRing {
             }
         }
 
+        /// A spin-wait hint (x86 `pause`, about 30 ns here; Arm `yield`), for `trySend` finding
+        /// the ring full: a producer retrying at once no longer floods the tail's line while the
+        /// consumer, the slower side then, needs it (`shm compare`, 64 B against a busy consumer:
+        /// from 10-30 to 60-70 M msg/s). `tryReceive` does not pause: finding the ring empty means
+        /// the producer is the slower side, and a pause there only delays the next message
+        /// (it held polling at about 22 M msg/s).
+        @inlinable @inline(__always)
+        static func pauseWhileWaiting() { CSharedMemoryShims_spin_hint() }
+
         /// Whether another process can make `region`'s object smaller under its mapping: not a
         /// System V segment (its size is fixed at `shmget`), nor a memfd sealed against shrinking
         /// (`fcntl(F_GET_SEALS)`; a seal is never removed, so asking once is enough).
