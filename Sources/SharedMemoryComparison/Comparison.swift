@@ -65,6 +65,7 @@ final class ComparisonRun {
         ("guarded copy", { try $0.guardedCopies() }),
         ("round trip", { try $0.roundTrips() }),
         ("lock", { try $0.locks() }),
+        ("heap", { try $0.heap() }),
         ("ring throughput", { try $0.ringThroughput() }),
         ("ring sizes", { try $0.ringSizes() }),
             ("zero-copy hand-over", { try $0.handover() }),

@@ -41,6 +41,8 @@ public enum ComparisonPeer {
                 try handover(RegionAddress(parsing: arguments[1]), count: number(2))
             case "lock-hand-off":
                 try lockHandOff(RegionAddress(parsing: arguments[1]), total: number(2))
+            case "heap-churn":
+                try heapChurn(RegionAddress(parsing: arguments[1]), pairs: number(2))
             default:
                 throw UsageError("unknown role \(role)")
             }
@@ -117,6 +119,18 @@ public enum ComparisonPeer {
             try mutexes[step % 3].lock()
             try mutexes[(step + 2) % 3].unlock()
         }
+    }
+
+    /// The other process of `ComparisonRun.twoProcesses`: once the start word is set, `pairs`
+    /// allocate + deallocate of 64 B, then its end time after the start word.
+    private static func heapChurn(_ address: RegionAddress, pairs: Int) throws {
+        let region = try SharedRegions.open(address, mode: .open)
+        let heap = try SharedHeap(in: region, at: ComparisonRun.heapOffset)
+        let go = try SharedAtomic<UInt64>(in: region, at: 0)
+        ready()
+        while go.withAtomic({ $0.load(ordering: .acquiring) }) == 0 {}
+        for _ in 0..<pairs { try heap.deallocate(try heap.allocate(byteCount: 64)) }
+        try region.store(cref_now_ns(), at: 8)
     }
 
     private static func handover(_ address: RegionAddress, count: Int) throws {

@@ -10,7 +10,7 @@ import Testing
 @Suite("shm compare", .serialized)
 struct ComparisonTests {
     static let sections = [
-        "lifecycle", "attach", "first touch", "copy bandwidth", "guarded copy", "round trip", "lock", "ring throughput",
+        "lifecycle", "attach", "first touch", "copy bandwidth", "guarded copy", "round trip", "lock", "heap", "ring throughput",
         "ring sizes", "zero-copy hand-over",
     ]
 

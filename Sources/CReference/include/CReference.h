@@ -129,4 +129,15 @@ int cref_mutex_uncontended(int kind, int batch, int iterations, uint64_t *sample
 /// from outside; a ROBUST one gets EOWNERDEAD and fails.
 int cref_mutex_round_trip(int kind, int iterations, int cpu_parent, int cpu_child, uint64_t *samples);
 
+/// One sample = `batch` × (malloc(size), one byte written into it, free): glibc's allocator, the
+/// limit for SharedHeap's allocate + deallocate. One untimed batch first.
+int cref_malloc_free(size_t size, int batch, int iterations, uint64_t *samples);
+
+/// One sample = `batch` lookups in a hash table of `objects` records named "object-I" (I from 0),
+/// with the layout of SharedHeap's name table (64-byte record headers, 16-byte slots of record
+/// and FNV-1a hash, linear probing, the type's size, alignment and name compared), in private
+/// memory and without a lock. The k-th lookup (counting from the untimed first batch) is of
+/// "object-((k * 7919) % objects)". -1 with EPROTO if a name is not found.
+int cref_table_find(int objects, int batch, int iterations, uint64_t *samples);
+
 #endif

@@ -74,11 +74,14 @@ struct HeapNameEntry {
         let words = heap.words
         let block = try heap.allocatedBlock(payload: offset, role: role, operation)
         let room = block.size - HeapLayout.blockHeader
-        func field(_ name: String, _ at: Int, _ range: ClosedRange<Int>, _ rule: String) throws(SharedMemoryError) -> Int {
+        // The rules are only built for an error: this runs on every lookup.
+        func field(_ name: String, _ at: Int, _ range: ClosedRange<Int>, _ rule: @autoclosure () -> String)
+            throws(SharedMemoryError) -> Int
+        {
             let raw = try words.load(offset + at, operation)
             guard raw <= UInt64(range.upperBound), Int(raw) >= range.lowerBound else {
                 throw .corrupted(operation, words.region.address, field: "the \(name) of the named object at \(offset)",
-                    value: raw, rule: rule)
+                    value: raw, rule: rule())
             }
             return Int(raw)
         }
@@ -94,9 +97,8 @@ struct HeapNameEntry {
                 operation, words.region.address, field: "the tag of the named object at \(offset)", value: tag,
                 rule: "it follows from the record's offset and its name's hash (\(hash)); \(role) points at it")
         }
-        let bound = "at most \(maximumNameBytes) bytes"
         let nameCount = try field("name length", Field.nameCount, 1...maximumNameBytes, "a name has 1 to \(maximumNameBytes) bytes")
-        let typeNameCount = try field("type name length", Field.typeNameCount, 0...maximumNameBytes, "a type name has \(bound)")
+        let typeNameCount = try field("type name length", Field.typeNameCount, 0...maximumNameBytes, "a type name has at most \(maximumNameBytes) bytes")
         let size = try field("element size", Field.size, 0...room, "an element fits in its block of \(room) bytes")
         let alignment = try field("alignment", Field.alignment, 1...maximumAlignment, "it is a power of two up to \(maximumAlignment)")
         guard alignment & (alignment - 1) == 0 else {

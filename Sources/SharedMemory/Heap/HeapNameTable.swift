@@ -46,7 +46,7 @@ struct HeapNameTable {
         let words = heap.words
         let raw = try words.load(root, operation)
         guard raw != 0 else { return }
-        let role = "the pointer to a name table at \(root)"
+        let role = "the pointer to a name table"
         let block = try heap.allocatedBlock(payload: Int(clamping: raw), role: role, operation)
         offset = block.payload
         let room = block.size - HeapLayout.blockHeader
@@ -102,7 +102,7 @@ struct HeapNameTable {
     /// The record a slot names, whose hash must be the slot's.
     private func entry(_ record: UInt64, _ slot: Int, _ operation: String) throws(SharedMemoryError) -> HeapNameEntry {
         let entry = try HeapNameEntry.read(
-            at: Int(clamping: record), in: heap, role: "the slot at \(slot) of the name table at \(offset)", operation)
+            at: Int(clamping: record), in: heap, role: "a slot of the name table", operation)
         let hash = try heap.words.load(slot + 8, operation)
         guard entry.hash == hash else {
             throw .corrupted(

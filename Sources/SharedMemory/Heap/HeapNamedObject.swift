@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A named object's type fingerprint: its element's size and alignment and a name the caller
 /// gives (by default `String(reflecting: T.self)`). A `find` that expects another fingerprint
 /// is refused, so a process never reads a value as a type it was not written as.
@@ -16,7 +18,18 @@ public struct HeapObjectType: Sendable, Hashable, Codable, CustomStringConvertib
     /// The fingerprint of `T`, named `name` or `String(reflecting: T.self)`.
     public static func of<T: BitwiseCopyable>(_ type: T.Type, name: String? = nil) -> HeapObjectType {
         HeapObjectType(
-            name: name ?? String(reflecting: T.self), size: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment)
+            name: name ?? defaultName(T.self), size: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment)
+    }
+
+    /// `String(reflecting:)` walks the type's metadata each time: worked out once per type.
+    private static let defaultNames = Mutex<[ObjectIdentifier: String]>([:])
+
+    private static func defaultName<T>(_ type: T.Type) -> String {
+        let key = ObjectIdentifier(T.self)
+        if let name = defaultNames.withLock({ $0[key] }) { return name }
+        let name = String(reflecting: T.self)
+        defaultNames.withLock { $0[key] = name }
+        return name
     }
 
     public var description: String { "\(name) (\(size) bytes, alignment \(alignment))" }

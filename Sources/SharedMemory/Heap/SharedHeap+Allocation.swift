@@ -163,7 +163,9 @@ extension SharedHeap {
     }
 
     /// Runs `body` holding the heap's mutex: rolls back what a dead holder left half-done
-    /// first, commits `body`'s writes after it, and rolls them back if it throws.
+    /// first, commits `body`'s writes after it, and rolls them back if it throws. Inlined: a
+    /// call copies the heap (retaining its region) for the closure's context.
+    @inline(__always)
     func withLockedHeap<R>(
         _ operation: String, _ body: (inout HeapUndoLog) throws(SharedMemoryError) -> R
     ) throws(SharedMemoryError) -> R {

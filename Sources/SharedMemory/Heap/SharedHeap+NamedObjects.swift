@@ -190,6 +190,8 @@ extension SharedHeap {
     }
 
     /// Runs `body` with a name's UTF-8 bytes and their hash, after checking its length.
+    /// Inlined, so that `find` runs specialized, without copying the heap through its context.
+    @inline(__always)
     func withName<R>(
         _ name: String, _ operation: String, allowEmpty: Bool = false,
         _ body: (UnsafeRawBufferPointer, UInt64) throws(SharedMemoryError) -> R
