@@ -9,10 +9,11 @@
 // - `rep movsb` (x86-64, up to 128 bytes with FSRM and from 3 KiB with ERMS): the kernel stops
 //   it at the faulting byte with the remaining count in RCX; the handler sets RCX to 0 and
 //   returns, the instruction completes at once and the copy returns 1. The fast path costs two
-//   thread-local stores.
+//   thread-local stores and a 32-byte record on the stack.
 // - otherwise `sigsetjmp` (without the signal mask: saving it is a system call) before glibc's
 //   memcpy, and `siglongjmp` out of the handler: about 4 ns more per copy, less than `rep movsb`
-//   loses to memcpy between those sizes.
+//   loses to memcpy between those sizes. Its 200-byte jump buffer lives in a function of its
+//   own, so the `rep movsb` path does not set up that frame.
 #define _GNU_SOURCE
 #include "CSharedMemoryShims.h"
 
@@ -31,8 +32,8 @@
 struct guard {
     const char *low, *high;  // the shared side: the only addresses whose SIGBUS is ours
     const void *instruction;  // the copy's `rep movsb`, or NULL when it jumps back to `resume`
+    sigjmp_buf *resume;
     volatile int faulted;
-    sigjmp_buf resume;
 };
 
 // initial-exec: reading it in the handler must not allocate (dynamic TLS can).
@@ -73,7 +74,7 @@ static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
     // si_code > 0: raised by the kernel for an access, so si_addr is the address (kill and
     // sigqueue give si_code <= 0, and no address).
     if (guard != NULL && info->si_code > 0 && address >= guard->low && address < guard->high) {
-        if (guard->instruction == NULL) siglongjmp(guard->resume, 1);
+        if (guard->instruction == NULL) siglongjmp(*guard->resume, 1);
 #if defined(__x86_64__)
         mcontext_t *registers = &((ucontext_t *)context)->uc_mcontext;
         if ((const void *)registers->gregs[REG_RIP] == guard->instruction) {
@@ -108,6 +109,31 @@ static void install(void) {
     __atomic_store_n(&installed, 1, __ATOMIC_RELEASE);
 }
 
+/// The copy through glibc's memcpy, left by `siglongjmp` on a fault.
+__attribute__((noinline)) static int copy_jumping_back(
+    void *destination, const void *source, size_t count, struct guard *guard) {
+    sigjmp_buf resume;
+    guard->instruction = NULL;
+    guard->resume = &resume;
+    struct guard *outer = current_guard;  // a signal handler may copy while this thread copies
+    // The jump leaves the handler with SIGBUS blocked, so the rare path unblocks it.
+    if (sigsetjmp(resume, 0) != 0) {
+        current_guard = outer;
+        sigset_t bus;
+        sigemptyset(&bus);
+        sigaddset(&bus, SIGBUS);
+        pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
+        return 1;
+    }
+    current_guard = guard;
+    // The handler reads current_guard: keep the compiler from moving its stores across the copy.
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    memcpy(destination, source, count);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    current_guard = outer;
+    return 0;
+}
+
 int CSharedMemoryShims_guarded_copy(void *destination, const void *source, size_t count, const void *guarded) {
     if (__builtin_expect(!__atomic_load_n(&installed, __ATOMIC_ACQUIRE), 0)) {
         pthread_once(&install_once, install);
@@ -120,12 +146,11 @@ int CSharedMemoryShims_guarded_copy(void *destination, const void *source, size_
     guard.low = guarded;
     guard.high = (const char *)guarded + count;
     guard.faulted = 0;
-    struct guard *outer = current_guard;  // a signal handler may copy while this thread copies
 #if defined(__x86_64__)
     if (count <= rep_small_limit || count >= rep_large_limit) {
+        struct guard *outer = current_guard;  // a signal handler may copy while this thread copies
         __asm__ volatile("lea 1f(%%rip), %0" : "=r"(guard.instruction));
         current_guard = &guard;
-        // The handler reads current_guard: keep the compiler from moving its stores across the copy.
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         __asm__ volatile("1: rep movsb" : "+D"(destination), "+S"(source), "+c"(count) : : "memory");
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -133,20 +158,5 @@ int CSharedMemoryShims_guarded_copy(void *destination, const void *source, size_
         return guard.faulted;
     }
 #endif
-    guard.instruction = NULL;
-    // The jump leaves the handler with SIGBUS blocked, so the rare path unblocks it.
-    if (sigsetjmp(guard.resume, 0) != 0) {
-        current_guard = outer;
-        sigset_t bus;
-        sigemptyset(&bus);
-        sigaddset(&bus, SIGBUS);
-        pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
-        return 1;
-    }
-    current_guard = &guard;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    memcpy(destination, source, count);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    current_guard = outer;
-    return 0;
+    return copy_jumping_back(destination, source, count, &guard);
 }

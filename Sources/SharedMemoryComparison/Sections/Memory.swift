@@ -85,7 +85,8 @@ extension ComparisonRun {
         let address = try target(.posix, uniqueName("guarded")).address
         let region = try SharedRegions.open(address, size: size, mode: .create, options: options)
         defer { try? region.remove() }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+        // Page-aligned, as the C side's (cref_small_copies): a copy's speed depends on where in a page it starts.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 4096)
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: 0xA5)
         return try [true, false].map { writing in
