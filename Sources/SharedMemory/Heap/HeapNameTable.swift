@@ -166,8 +166,40 @@ struct HeapNameTable {
         self = try HeapNameTable(root: root, in: heap, operation)
     }
 
+    /// Makes a record for `key`, which the table does not hold, of `count` elements of `type`
+    /// whose bytes are `bytes`, and lists it; returns the record's offset and its value's.
+    mutating func add(
+        key: UnsafeRawBufferPointer, hash: UInt64, type: HeapObjectType, typeName: UnsafeRawBufferPointer, count: Int,
+        bytes: [UInt8], _ log: inout HeapUndoLog, _ operation: String
+    ) throws(SharedMemoryError) -> (record: Int, value: Int) {
+        guard let placement = HeapNameEntry.placement(
+            nameCount: key.count, typeNameCount: typeName.count, size: type.size, alignment: type.alignment, count: count),
+            placement.total <= heap.byteCount
+        else {
+            throw SharedMemoryError(
+                code: .noSpace, operation: operation, address: heap.region.address.description,
+                message: "\(count) elements of \(type) do not fit in a heap of \(heap.byteCount) bytes",
+                hint: "store fewer elements, or make a larger heap")
+        }
+        try makeRoom(&log, operation)
+        let record = try heap.allocateHoldingLock(
+            byteCount: placement.total, alignment: max(HeapLayout.granule, type.alignment), &log, operation)
+        try HeapNameEntry.write(
+            at: record, name: key, hash: hash, type: type, typeName: typeName, count: count, value: placement.value,
+            in: heap.words, operation)
+        let destination = try heap.words.bytes(at: record + placement.value, count: bytes.count, operation)
+        bytes.withUnsafeBytes { destination.copyMemory(from: $0) }
+        guard case .absent(let slot?) = try find(hash: hash, key: key, operation) else {
+            throw .corrupted(
+                operation, heap.region.address, field: "the used slots of the name table at \(offset)", value: used,
+                rule: "a table is rebuilt before they pass three quarters, so a free slot is found")
+        }
+        try insert(record, hash: hash, at: slot, &log, operation)
+        return (record, record + placement.value)
+    }
+
     /// Puts the record at `entry` into `slot` (from `find`, after `makeRoom`).
-    mutating func insert(_ entry: Int, hash: UInt64, at slot: Int, _ log: inout HeapUndoLog, _ operation: String)
+    private mutating func insert(_ entry: Int, hash: UInt64, at slot: Int, _ log: inout HeapUndoLog, _ operation: String)
         throws(SharedMemoryError)
     {
         let wasEmpty = try heap.words.load(slot, operation) == 0

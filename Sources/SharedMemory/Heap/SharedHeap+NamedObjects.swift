@@ -126,7 +126,7 @@ extension SharedHeap {
     /// elements whose bytes are `bytes`, holding the lock throughout.
     func place(
         _ name: String, _ type: HeapObjectType, count: Int, _ bytes: [UInt8], existing: ExistingName, _ operation: String
-    ) throws(SharedMemoryError) -> (offset: Int, count: Int, constructed: Bool) {
+    ) throws(SharedMemoryError) -> (offset: Int, count: Int, constructed: Bool, record: Int) {
         try withName(name, operation) { (key, hash) throws(SharedMemoryError) in
             try withName(type.name, operation, allowEmpty: true) { (typeName, _) throws(SharedMemoryError) in
                 guard type.alignment <= HeapNameEntry.maximumAlignment,
@@ -151,23 +151,11 @@ extension SharedHeap {
                         }
                         try checkType(entry, name, type, typeName, operation)
                         if existing == .findSingle && entry.count != 1 { throw countMismatch(name, entry.count, operation) }
-                        return (entry.valueOffset, entry.count, false)
+                        return (entry.valueOffset, entry.count, false, entry.offset)
                     }
-                    try table.makeRoom(&log, operation)
-                    let record = try allocateHoldingLock(
-                        byteCount: placement.total, alignment: max(HeapLayout.granule, type.alignment), &log, operation)
-                    try HeapNameEntry.write(
-                        at: record, name: key, hash: hash, type: type, typeName: typeName, count: count,
-                        value: placement.value, in: words, operation)
-                    let destination = try words.bytes(at: record + placement.value, count: bytes.count, operation)
-                    bytes.withUnsafeBytes { destination.copyMemory(from: $0) }
-                    guard case .absent(let slot?) = try table.find(hash: hash, key: key, operation) else {
-                        throw .corrupted(
-                            operation, region.address, field: "the used slots of the name table", value: table.used,
-                            rule: "a table is rebuilt before they pass three quarters, so a free slot is found")
-                    }
-                    try table.insert(record, hash: hash, at: slot, &log, operation)
-                    return (record + placement.value, count, true)
+                    let added = try table.add(
+                        key: key, hash: hash, type: type, typeName: typeName, count: count, bytes: bytes, &log, operation)
+                    return (added.value, count, true, added.record)
                 }
             }
         }
@@ -175,7 +163,7 @@ extension SharedHeap {
 
     /// Finds a named object of fingerprint `type`: its value's offset and its element count.
     func lookUp(_ name: String, _ type: HeapObjectType, _ operation: String) throws(SharedMemoryError)
-        -> (offset: Int, count: Int)?
+        -> (offset: Int, count: Int, constructed: Bool, record: Int)?
     {
         try withName(name, operation) { (key, hash) throws(SharedMemoryError) in
             try withName(type.name, operation, allowEmpty: true) { (typeName, _) throws(SharedMemoryError) in
@@ -183,7 +171,7 @@ extension SharedHeap {
                     let table = try HeapNameTable(root: offset + HeapLayout.Field.names, in: self, operation)
                     guard case .found(_, let entry) = try table.find(hash: hash, key: key, operation) else { return nil }
                     try checkType(entry, name, type, typeName, operation)
-                    return (entry.valueOffset, entry.count)
+                    return (entry.valueOffset, entry.count, false, entry.offset)
                 }
             }
         }
