@@ -14,12 +14,15 @@ struct PortRecord: Hashable {
     /// `nil` for a free slot.
     ///
     /// - Throws: `.corrupted` for a word this library never writes.
-    init?(word: UInt64, address: RegionAddress, field: @autoclosure () -> String) throws(SharedMemoryError) {
+    init?(
+        word: UInt64, address: RegionAddress, field: @autoclosure () -> String,
+        operation: String = "PublishSubscribeService"
+    ) throws(SharedMemoryError) {
         if word == 0 { return nil }
         let pid = Int32(truncatingIfNeeded: (word >> 2) & 0x3FFF_FFFF)
         guard word & 0b11 == 1, pid > 0 else {
             throw .corrupted(
-                "PublishSubscribeService", address, field: field(), value: word,
+                operation, address, field: field(), value: word,
                 rule: "a port word is 0, or a pid above 0 in bits 2-31 with 1 in bits 0-1")
         }
         self.pid = pid
