@@ -15,6 +15,7 @@ struct Shm: ParsableCommand {
         subcommands: [
             CreateCommand.self, WriteCommand.self, ReadCommand.self, StatCommand.self, ListCommand.self,
             RemoveCommand.self, SemCommand.self, HeapCommand.self, CompareCommand.self, ComparePeerCommand.self,
+            EventCommand.self, NotifyCommand.self, ListenCommand.self,
         ]
     )
 
