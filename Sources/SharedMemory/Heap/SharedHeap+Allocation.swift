@@ -174,8 +174,7 @@ extension SharedHeap {
             throw SharedMemoryError(
                 code: .timedOut, operation: operation, address: region.address.description,
                 message: "the heap's lock was not released within \(lockTimeout): its holder is busy, stuck, or "
-                    + "died in the instant after taking it, before recording who it is (ProcessMutex cannot "
-                    + "identify such a holder, so it cannot be taken over)",
+                    + "in a pid namespace where ProcessMutex cannot tell whether it lives",
                 hint: "retry, or give a longer lockTimeout; if no process uses the heap, re-initialize it")
         }
         if acquisition == .acquiredPreviousOwnerDied {

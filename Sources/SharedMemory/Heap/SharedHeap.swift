@@ -19,9 +19,8 @@ import SystemPackage
 /// heap. A process killed with SIGKILL at any instant inside `allocate` or `deallocate`
 /// leaves the mutex owner-dead; the next caller rolls the operation back (so the heap is as it
 /// was before it began) and marks the mutex consistent. Blocks the dead process held stay
-/// allocated: `allocations()` lists them. One instant is not covered: a process killed
-/// between taking the mutex and recording itself as its holder cannot be proved dead, and
-/// callers then get `.timedOut` (see `ProcessMutex`).
+/// allocated: `allocations()` lists them. A holder the mutex cannot prove dead (one in another
+/// pid namespace, see `ProcessMutex`) makes callers get `.timedOut` instead of waiting forever.
 ///
 /// Trust: every size, offset and link read from the heap is checked before use, against
 /// bounds taken when attaching; a value the heap never writes is a `.corrupted` error, never
