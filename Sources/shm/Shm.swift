@@ -14,8 +14,9 @@ struct Shm: ParsableCommand {
             """,
         subcommands: [
             CreateCommand.self, WriteCommand.self, ReadCommand.self, StatCommand.self, ListCommand.self,
-            RemoveCommand.self, SemCommand.self, HeapCommand.self, CompareCommand.self, ComparePeerCommand.self,
-            EventCommand.self, NotifyCommand.self, ListenCommand.self,
+            RemoveCommand.self, SemCommand.self, HeapCommand.self, ServiceCommand.self, PublishCommand.self,
+            SubscribeCommand.self, EventCommand.self, NotifyCommand.self, ListenCommand.self, CompareCommand.self,
+            ComparePeerCommand.self,
         ]
     )
 
