@@ -14,6 +14,8 @@ extension Peer {
     ///   pubsub-hold ADDRESS COUNT                attach, say "attached", receive COUNT samples and keep
     ///                                            them, say "holding COUNT", wait for a line on stdin
     ///   pubsub-stat ADDRESS                      say "publishers P subscribers S free F of C"
+    ///   pubsub-example-subscribe NAME            the subscriber of Docs/PublishSubscribe.md's example, on
+    ///                                            the POSIX service NAME; say "readings COUNT, last VALUE"
     /// Every wait is bounded by `ServiceMessage.timeout`.
     static let publishSubscribeSteps: [String: Step] = [
         "pubsub-publish": { peer in
@@ -80,6 +82,22 @@ extension Peer {
             }
             say("holding \(held.count)")
             _ = Swift.readLine()
+        },
+        "pubsub-example-subscribe": { peer in
+            let name = try peer.next("name")
+            // PublishSubscribe example: subscriber begins
+            let address = try SharedRegionBackend.posix.address(forName: name)
+            let service = try PublishSubscribeService(
+                openingOrCreating: address,
+                configuration: ServiceConfiguration(
+                    payloadByteCount: 64, maxSubscribers: 4, subscriberBufferCapacity: 128, historyCapacity: 128))
+            let subscriber = try Subscriber(service: service)
+            var readings: [Double] = []
+            while let sample = try subscriber.receive(timeout: .seconds(10)), sample.bytes.count == 8 {
+                readings.append(sample.bytes.loadUnaligned(as: Double.self))
+            }
+            // PublishSubscribe example: subscriber ends
+            say("readings \(readings.count), last \(readings.last ?? 0)")
         },
         "pubsub-stat": { peer in
             let service = try PublishSubscribeService(opening: RegionAddress(parsing: try peer.next("address")))
