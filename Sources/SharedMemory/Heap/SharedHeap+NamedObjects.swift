@@ -7,6 +7,7 @@ extension SharedHeap {
     ///
     /// - Parameters:
     ///   - name: 1 to 1,024 bytes of UTF-8, unique in this heap.
+    ///   - value: the bytes to store; any process reads them back with `find(_:as:)`.
     ///   - typeName: what `find` must be given to read it back; `String(reflecting: T.self)` by default.
     /// - Throws: `.alreadyExists` when the name is taken; `.noSpace`; `.invalidArgument` for an
     ///   empty or too long name; `.corrupted` when the heap holds a value it never writes.
