@@ -6,7 +6,7 @@ import SystemPackage
 /// files are accepted, never through a symbolic link (`O_NOFOLLOW`). Creating makes the file
 /// whole before its name appears (`open(O_TMPFILE)` in the directory, sized, then `linkat`),
 /// falling back to `open(O_CREAT | O_EXCL)` + `ftruncate` where the filesystem cannot.
-public final class MappedFileRegion: NamedDescriptorRegion {
+public final class MappedFileRegion: NamedDescriptorRegion, @unchecked Sendable {
     /// The file's absolute path.
     public let path: FilePath
 

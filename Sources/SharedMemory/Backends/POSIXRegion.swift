@@ -8,7 +8,7 @@ import SystemPackage
 /// file in `/dev/shm` (`open(O_TMPFILE)`), sized (`ftruncate`, `fallocate`) and mapped, then
 /// linked in under the name (`linkat`, which fails like `O_EXCL` when the name is taken);
 /// where the filesystem cannot do that, `shm_open(O_CREAT | O_EXCL)` + `ftruncate`.
-public final class POSIXRegion: NamedDescriptorRegion {
+public final class POSIXRegion: NamedDescriptorRegion, @unchecked Sendable {
     /// The name given to `shm_open`, with its leading `/`.
     public let name: String
 

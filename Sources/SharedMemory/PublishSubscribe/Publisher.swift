@@ -114,6 +114,7 @@ public final class Publisher: @unchecked Sendable {
     ///     goes back to the pool).
     ///   - byteCount: how many of the payload's bytes the sample carries; all when `nil`.
     ///   - timeout: how long to wait for room (`block` policy); `nil` waits as long as it takes.
+    ///   - strategy: how long to spin re-checking for room before sleeping in `futex(FUTEX_WAIT)`.
     /// - Returns: `false` if the timeout passed first: nothing was sent.
     /// - Throws: `.invalidSize` for a `byteCount` larger than the payload; `.corrupted` when a
     ///   queue or the free list breaks its rules; `.timedOut` if the service's lock stays held.
