@@ -13,45 +13,27 @@ struct ListenCommand: ParsableCommand {
             Exit status: 0 after --count ids, 1 error, 3 at --timeout.
             """)
 
-    static let timedOutStatus: Int32 = 3
-
     @Argument(help: "The event service's address.", transform: parseAddress)
     var address: RegionAddress
 
-    @Option(help: "Exit after this many ids.")
-    var count: Int?
-
-    @Option(
-        parsing: .unconditional,
-        help: ArgumentHelp("Exit with status 3 once this many seconds pass (over all ids).", valueName: "seconds"))
-    var timeout: Double?
+    @OptionGroup var limits: ReceiveLimits
 
     @OptionGroup var trust: TrustOptions
-
-    func validate() throws {
-        if let count, count < 0 { throw ValidationError("--count takes a number from 0 up") }
-        if let timeout, !(timeout.isFinite && (0...1e9).contains(timeout)) {
-            throw ValidationError("--timeout takes seconds from 0 to 1000000000")
-        }
-    }
 
     func run() throws {
         try reportingErrors {
             let service = try EventService(opening: address, options: trust.regionOptions)
             let listener = try Listener(service: service)
-            let clock = ContinuousClock()
-            let deadline = timeout.map { clock.now + .seconds($0) }
+            let deadline = limits.deadline()
             var printed = 0
-            var more: Bool { count.map { printed < $0 } ?? true }
-            while more {
-                let fired = try listener.wait(timeout: deadline.map { max(clock.now.duration(to: $0), .zero) })
-                for id in fired.eventIDs where more {
+            while limits.wantsMore(after: printed) {
+                let fired = try listener.wait(timeout: limits.remaining(deadline))
+                for id in fired.eventIDs where limits.wantsMore(after: printed) {
                     Output.line("\(id)")
                     printed += 1
                 }
-                if more, let deadline, clock.now >= deadline {
-                    Output.error("shm: \(address): timed out after \(timeout ?? 0) seconds, \(printed) ids received")
-                    throw ExitCode(Self.timedOutStatus)
+                if limits.wantsMore(after: printed), let deadline, ContinuousClock.now >= deadline {
+                    throw limits.timedOut(address, received: printed, "ids")
                 }
             }
         }
