@@ -13,8 +13,6 @@ struct PublishCommand: ParsableCommand {
             Exit status: 0 sent, 1 error, 3 timed out waiting for a subscriber's room (--timeout).
             """)
 
-    static let timedOutStatus: Int32 = 3
-
     @Argument(help: "The service's address.", transform: parseAddress)
     var address: RegionAddress
 
@@ -44,7 +42,7 @@ struct PublishCommand: ParsableCommand {
             func send(_ bytes: [UInt8]) throws {
                 guard try publisher.send(bytes: bytes, timeout: timeout.map { .seconds($0) }) else {
                     Output.error("shm: \(address): timed out after \(timeout ?? 0) seconds waiting for a subscriber's room")
-                    throw ExitCode(Self.timedOutStatus)
+                    throw ExitCode.timedOut
                 }
             }
             if let hex {

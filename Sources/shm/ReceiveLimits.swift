@@ -4,8 +4,6 @@ import SharedMemory
 /// `--count` and `--timeout` of the commands that wait for what others send (`shm listen`,
 /// `shm subscribe`): when to stop, and the exit status 3 when the time is up.
 struct ReceiveLimits: ParsableArguments {
-    static let timedOutStatus: Int32 = 3
-
     @Option(help: "Exit after this many.")
     var count: Int?
 
@@ -34,6 +32,6 @@ struct ReceiveLimits: ParsableArguments {
     /// Says what arrived before the time ran out and exits with status 3.
     func timedOut(_ address: RegionAddress, received: Int, _ things: String) -> ExitCode {
         Output.error("shm: \(address): timed out after \(timeout ?? 0) seconds, \(received) \(things) received")
-        return ExitCode(Self.timedOutStatus)
+        return .timedOut
     }
 }

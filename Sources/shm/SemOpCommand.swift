@@ -16,9 +16,6 @@ struct SemOpCommand: ParsableCommand {
             Exit status: 0 applied, 1 error, 2 would block (--nowait), 3 timed out (--timeout).
             """)
 
-    static let wouldBlockStatus: Int32 = 2
-    static let timedOutStatus: Int32 = 3
-
     @Argument(help: "The set's address.", transform: parseSemaphoreAddress)
     var address: RegionAddress
 
@@ -61,10 +58,10 @@ struct SemOpCommand: ParsableCommand {
                 return
             case .wouldBlock:
                 Output.error("shm: \(address): would block: the operations cannot be applied now, and --nowait was given")
-                throw ExitCode(Self.wouldBlockStatus)
+                throw ExitCode.wouldBlock
             case .timedOut:
                 Output.error("shm: \(address): timed out after \(timeout ?? 0) seconds; nothing was applied")
-                throw ExitCode(Self.timedOutStatus)
+                throw ExitCode.timedOut
             }
         }
     }
