@@ -69,6 +69,8 @@ final class ComparisonRun {
         ("ring throughput", { try $0.ringThroughput() }),
         ("ring sizes", { try $0.ringSizes() }),
             ("zero-copy hand-over", { try $0.handover() }),
+            ("publish-subscribe", { try $0.publishSubscribe() }),
+            ("events", { try $0.events() }),
         ]
     }
 

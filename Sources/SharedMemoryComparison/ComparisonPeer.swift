@@ -41,6 +41,12 @@ public enum ComparisonPeer {
                 try handover(RegionAddress(parsing: arguments[1]), count: number(2))
             case "lock-hand-off":
                 try lockHandOff(RegionAddress(parsing: arguments[1]), total: number(2))
+            case "pubsub-receive":
+                try publishSubscribeReceive(
+                    RegionAddress(parsing: arguments[1]), results: RegionAddress(parsing: arguments[2]), count: number(3),
+                    slot: number(4), handover: arguments.count > 6 && arguments[5] == "handover")
+            case "event-echo":
+                try eventEcho(RegionAddress(parsing: arguments[1]), pong: RegionAddress(parsing: arguments[2]), total: number(3))
             case "heap-churn":
                 try heapChurn(RegionAddress(parsing: arguments[1]), pairs: number(2))
             default:
@@ -145,6 +151,54 @@ public enum ComparisonPeer {
             try region.store(now, at: ComparisonRun.resultOffset)
             consumer.release()
             seen.withAtomic { $0.store(UInt64(index + 1), ordering: .releasing) }
+        }
+    }
+}
+
+extension ComparisonPeer {
+    /// The subscriber of `ComparisonRun.publishSubscribeTransfer` (blocking receives, then the
+    /// time of the last in its slot of the results page) or of `publishSubscribeHandover`
+    /// (polling receives, the time of each and a count of those seen on the results page's first line).
+    fileprivate static func publishSubscribeReceive(
+        _ address: RegionAddress, results: RegionAddress, count: Int, slot: Int, handover: Bool
+    ) throws {
+        let service = try PublishSubscribeService(opening: address)
+        let subscriber = try Subscriber(service: service)
+        let region = try SharedRegions.open(results, mode: .open)
+        guard ComparisonRun.subscriberEndOffset(slot) + 8 <= region.byteCount else {
+            throw UsageError("slot \(slot) does not fit the \(region.byteCount)-byte results region")
+        }
+        let seen = try SharedAtomic<UInt64>(in: region, at: 8)
+        ready()
+        if handover {
+            for index in 0..<count {
+                while true {
+                    guard let sample = try subscriber.receive() else { continue }
+                    try region.store(cref_now_ns(), at: 0)
+                    _ = consume sample
+                    break
+                }
+                seen.withAtomic { $0.store(UInt64(index + 1), ordering: .releasing) }
+            }
+        } else {
+            for index in 0..<count {
+                guard try subscriber.receive(timeout: .seconds(30)) != nil else {
+                    throw ComparisonError("subscriber \(slot) received \(index) of \(count) samples, then nothing for 30 s")
+                }
+            }
+            try region.store(cref_now_ns(), at: ComparisonRun.subscriberEndOffset(slot))
+        }
+    }
+
+    /// The other side of `ComparisonRun.eventRoundTrip`: each event that fires on `ping` is
+    /// answered on `pong`.
+    fileprivate static func eventEcho(_ ping: RegionAddress, pong: RegionAddress, total: Int) throws {
+        let listener = try Listener(service: try EventService(opening: ping))
+        let notifier = try Notifier(service: try EventService(opening: pong))
+        ready()
+        for _ in 0..<total {
+            while try listener.wait(timeout: nil).eventIDs.isEmpty {}
+            try notifier.notify(0)
         }
     }
 }

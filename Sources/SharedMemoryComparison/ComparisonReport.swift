@@ -34,6 +34,11 @@ public struct ComparisonResult: Sendable, Codable, Hashable {
     public var limitMedian: Double? = nil
     /// `median / limitMedian`: for rates, the share of the limit reached.
     public var limitRatio: Double? = nil
+    /// Where the job states a target for `ratio`, its bound: the least ratio for rates, the
+    /// greatest for times.
+    public var target: Double? = nil
+    /// Whether `ratio` meets `target`.
+    public var targetMet: Bool? = nil
 
     enum CodingKeys: String, CodingKey {
         case section, mechanism, metric, unit, median, p99, ratio
@@ -41,5 +46,7 @@ public struct ComparisonResult: Sendable, Codable, Hashable {
         case referenceMedian = "reference_median"
         case limitMedian = "limit_median"
         case limitRatio = "limit_ratio"
+        case target
+        case targetMet = "target_met"
     }
 }

@@ -26,7 +26,7 @@ extension ComparisonReport {
     }
 
     private var headers: [String] {
-        ["section", "mechanism", "metric", "median", "p99", "C median", "ratio", "limit", "ratio to limit"]
+        ["section", "mechanism", "metric", "median", "p99", "C median", "ratio", "limit", "ratio to limit", "target"]
     }
 
     private var rows: [[String]] {
@@ -38,6 +38,9 @@ extension ComparisonReport {
                 result.ratio.map { String(format: "%.2fx", $0) } ?? "",
                 result.limitMedian.map { "\(Self.number($0)) \(result.unit)" } ?? "",
                 result.limitRatio.map { String(format: "%.2fx", $0) } ?? "",
+                result.target.map {
+                    "\(result.higherIsBetter ? "≥" : "≤") \(String(format: "%.2fx", $0)): \(result.targetMet == true ? "met" : "missed")"
+                } ?? "",
             ]
         }
     }
@@ -68,7 +71,8 @@ extension ComparisonReport {
         + "times or the lowest 1% of rates. limit = the fastest plain C for the job where it differs from the C "
         + "reference (the ring: a C SPSC ring of fixed slots that only spins, not the library's design; the lock: "
         + "glibc's normal process-shared mutex, which cannot report a dead holder, where the reference is its "
-        + "robust one); ratio to limit = this row's median over it, from the same rounds."
+        + "robust one); ratio to limit = this row's median over it, from the same rounds. target = the bound the "
+        + "ratio must meet (publish-subscribe and events: against the reference the metric names), and whether it did."
 
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "\(value)" }

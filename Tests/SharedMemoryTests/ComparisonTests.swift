@@ -11,7 +11,7 @@ import Testing
 struct ComparisonTests {
     static let sections = [
         "lifecycle", "attach", "first touch", "copy bandwidth", "guarded copy", "round trip", "lock", "heap", "ring throughput",
-        "ring sizes", "zero-copy hand-over",
+        "ring sizes", "zero-copy hand-over", "publish-subscribe", "events",
     ]
 
     @Test("--quick --format json has every section, every ratio positive and finite")
@@ -80,6 +80,44 @@ struct ComparisonTests {
             #expect(row["ratio"] is Double && row["limit_ratio"] is Double, "\(row)")
         }
         #expect(result.errors.contains("measuring round trip"))
+    }
+
+    @Test("publish-subscribe and events: a row per target, each with its reference, ratio and verdict")
+    func publishSubscribeAndEvents() throws {
+        let result = try ChildProcess(
+            "shm", ["compare", "--quick", "--section", "publish-subscribe", "--section", "events", "--format", "json", "--allow-debug-build"]
+        ).finish()
+        #expect(result.status == 0, "\(result.errors)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output)) as? [String: Any])
+        let results = try #require(report["results"] as? [[String: Any]])
+        let expected: [(section: String, metric: String, unit: String, target: Double)] = [
+            ("publish-subscribe", "1 -> 1 64 B messages (reference: spsc ring send/receive)", "M msg/s", 0.8),
+            ("publish-subscribe", "1 -> 4 64 B messages, slowest subscriber (reference: 1 -> 1)", "M msg/s", 0.5),
+            ("publish-subscribe", "64 B hand-over (reference: spsc ring hand-over)", "µs", 1.2),
+            ("publish-subscribe", "64 KiB hand-over (reference: 64 B hand-over)", "µs", 1.2),
+            ("events", "event round trip (reference: C futex round trip)", "µs", 1.1),
+        ]
+        #expect(results.count == expected.count)
+        for row in expected {
+            let found = try #require(
+                results.first { $0["section"] as? String == row.section && $0["metric"] as? String == row.metric },
+                "\(row.metric) in \(results)")
+            #expect(found["unit"] as? String == row.unit)
+            for key in ["median", "p99", "reference_median", "ratio"] {
+                let value = try #require(found[key] as? Double, "\(key) in \(found)")
+                #expect(value.isFinite && value > 0, "\(key) in \(found)")
+            }
+            #expect(found["target"] as? Double == row.target)
+            let ratio = try #require(found["ratio"] as? Double)
+            let higherIsBetter = try #require(found["higher_is_better"] as? Bool)
+            #expect(found["target_met"] as? Bool == (higherIsBetter ? ratio >= row.target : ratio <= row.target), "\(found)")
+        }
+        let table = try ChildProcess(
+            "shm", ["compare", "--quick", "--section", "events", "--allow-debug-build"]
+        ).finish()
+        #expect(table.status == 0, "\(table.errors)")
+        let line = String(decoding: table.output, as: UTF8.self).split(separator: "\n").first { $0.contains("event round trip") }
+        #expect(line.map { $0.contains("≤ 1.10x: met") || $0.contains("≤ 1.10x: missed") } == true, "\(String(describing: line))")
     }
 
     @Test("interrupted half-way, it removes everything it made")

@@ -9,6 +9,9 @@ public final class Listener: @unchecked Sendable {
     /// Its slot in the service's registry: 0 up to `maxListeners - 1`.
     public let index: Int
     let slot: ListenerSlot
+    /// The ids' array, reused: when the caller has let go of the previous `FiredEvents`, its
+    /// storage is this listener's alone again, and taking the next ids allocates nothing.
+    private var eventIDs: [Int] = []
 
     /// Attaches a listener, taking a free slot of the registry (a compare-and-swap, after freeing
     /// the slots of dead processes), and posts `PortChanges.attached` to every other listener. It
@@ -31,7 +34,7 @@ public final class Listener: @unchecked Sendable {
     ///
     /// - Throws: `.corrupted` for a bit above `maxEventID` or an unknown port change a peer wrote.
     public func tryWait() throws(SharedMemoryError) -> FiredEvents {
-        try slot.take()
+        try take()
     }
 
     /// Waits until something fires and returns what fired since the last call: announces that it
@@ -46,23 +49,41 @@ public final class Listener: @unchecked Sendable {
     /// - Parameter timeout: the longest wait; `nil` waits until something fires.
     /// - Throws: as `tryWait()`; a `futex` failure other than a timeout.
     public func wait(timeout: Duration?) throws(SharedMemoryError) -> FiredEvents {
-        var fired = try slot.take()
-        if !fired.isEmpty { return fired }
+        // Each look's result is dropped before the next look, so the ids' array is reused.
+        do {
+            let fired = try take()
+            if !fired.isEmpty { return fired }
+        }
         let clock = ContinuousClock()
         let deadline = timeout.map { clock.now + $0 }
         while true {
             let remaining = deadline.map { clock.now.duration(to: $0) }
             if let remaining, remaining <= .zero {
                 _ = try service.registry.cleanDeadPorts()
-                return try slot.take()
+                return try take()
             }
             let expected = slot.wake.load()
             slot.sleeping.pointee.store(1, ordering: .sequentiallyConsistent)
-            fired = try slot.take()
-            if fired.isEmpty { _ = try slot.wake.wait(whileValueIs: expected, timeout: remaining) }
+            do {
+                let fired = try take()
+                if !fired.isEmpty {
+                    slot.sleeping.pointee.store(0, ordering: .sequentiallyConsistent)
+                    return fired
+                }
+            }
+            _ = try slot.wake.wait(whileValueIs: expected, timeout: remaining)
             slot.sleeping.pointee.store(0, ordering: .sequentiallyConsistent)
-            if fired.isEmpty { fired = try slot.take() }
+            let fired = try take()
             if !fired.isEmpty { return fired }
         }
+    }
+
+    /// What fired since the last look, in the reused ids' array.
+    private func take() throws(SharedMemoryError) -> FiredEvents {
+        eventIDs.removeAll(keepingCapacity: true)
+        var fired = FiredEvents()
+        fired.portChanges = try slot.take(into: &eventIDs)
+        fired.eventIDs = eventIDs
+        return fired
     }
 }

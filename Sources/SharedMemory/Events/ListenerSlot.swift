@@ -70,11 +70,10 @@ struct ListenerSlot: @unchecked Sendable {
     }
 
     /// Takes every fired id and port change posted since the last call (each word read, and
-    /// swapped with 0 only if it holds something).
+    /// swapped with 0 only if it holds something), appending the ids to `eventIDs`.
     ///
     /// - Throws: `.corrupted` for a bit above `maxEventID` or an unknown port change.
-    func take() throws(SharedMemoryError) -> FiredEvents {
-        var fired = FiredEvents()
+    func take(into eventIDs: inout [Int]) throws(SharedMemoryError) -> PortChanges {
         for word in 0..<eventWordCount where events[word].load(ordering: .sequentiallyConsistent) != 0 {
             var bits = events[word].exchange(0, ordering: .sequentiallyConsistent)
             if word == eventWordCount - 1, bits & ~lastWordMask != 0 {
@@ -83,20 +82,18 @@ struct ListenerSlot: @unchecked Sendable {
                     rule: "only bits for ids up to the service's largest event id are set")
             }
             while bits != 0 {
-                fired.eventIDs.append(word * 64 + bits.trailingZeroBitCount)
+                eventIDs.append(word * 64 + bits.trailingZeroBitCount)
                 bits &= bits - 1
             }
         }
-        if portChanges.pointee.load(ordering: .sequentiallyConsistent) != 0 {
-            let changes = portChanges.pointee.exchange(0, ordering: .sequentiallyConsistent)
-            guard changes & ~PortChanges.all.rawValue == 0 else {
-                throw .corrupted(
-                    "Listener.wait", address, field: "port changes of listener \(index)", value: changes,
-                    rule: "only bits 0-2 (attached, left, died) are set")
-            }
-            fired.portChanges = PortChanges(rawValue: changes)
+        guard portChanges.pointee.load(ordering: .sequentiallyConsistent) != 0 else { return [] }
+        let changes = portChanges.pointee.exchange(0, ordering: .sequentiallyConsistent)
+        guard changes & ~PortChanges.all.rawValue == 0 else {
+            throw .corrupted(
+                "Listener.wait", address, field: "port changes of listener \(index)", value: changes,
+                rule: "only bits 0-2 (attached, left, died) are set")
         }
-        return fired
+        return PortChanges(rawValue: changes)
     }
 
     /// Empties the slot's flags and set for a new listener (after it claimed the slot).

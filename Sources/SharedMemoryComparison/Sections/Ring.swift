@@ -122,7 +122,7 @@ extension ComparisonRun {
 
     /// One transfer of `messages` messages; the nanoseconds from the first send to the
     /// consumer's last receive, and the futex calls both sides made (the ring's counters).
-    private func swiftRingTransfer(
+    func swiftRingTransfer(
         size: Int, messages: Int, capacity: Int, polling: Bool, backend: SharedRegionBackend = .systemV
     ) throws -> (elapsed: UInt64, futexCalls: UInt64) {
         let mode = polling ? "poll" : "block"
@@ -169,7 +169,7 @@ extension ComparisonRun {
         }
     }
 
-    private func swiftHandover(size: Int, count: Int) throws -> [UInt64] {
+    func swiftHandover(size: Int, count: Int) throws -> [UInt64] {
         let (region, peer) = try ringWithPeer(capacity: Self.ringCapacity, ["handover", "\(count)"])
         defer { try? region.remove() }
         var producer = try SPSCRing.Producer(in: region, at: Self.ringOffset)
