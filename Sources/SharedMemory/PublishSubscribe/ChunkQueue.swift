@@ -15,8 +15,13 @@ struct ChunkQueue {
     let capacity: UInt64
 
     init(_ memory: ServiceMemory, publisher: Int, subscriber: Int) {
+        self.init(memory, offset: memory.layout.queue(publisher: publisher, subscriber: subscriber))
+    }
+
+    /// A queue of the layout's shape (`queueStride` bytes) at `offset`, outside the layout's queues.
+    init(_ memory: ServiceMemory, offset: Int) {
         self.memory = memory
-        offset = memory.layout.queue(publisher: publisher, subscriber: subscriber)
+        self.offset = offset
         capacity = UInt64(memory.configuration.subscriberBufferCapacity)
     }
 

@@ -80,7 +80,7 @@ public final class PublishSubscribeService: @unchecked Sendable {
         try self.init(region: region, layout: layout, createdHere: false)
     }
 
-    private init(region: any SharedRegion, layout: ServiceLayout, createdHere: Bool) throws(SharedMemoryError) {
+    init(region: any SharedRegion, layout: ServiceLayout, createdHere: Bool) throws(SharedMemoryError) {
         self.region = region
         configuration = layout.configuration
         self.createdHere = createdHere

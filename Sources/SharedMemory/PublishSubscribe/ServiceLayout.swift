@@ -68,14 +68,16 @@ struct ServiceLayout: Sendable {
         static let chunkCount = 32
     }
 
+    /// - Parameter extraChunks: chunks beyond `configuration.chunkCount`, for holders a pattern
+    ///   built on this layout adds (request-response's replies).
     /// - Throws: `.invalidArgument` for a configuration out of range, `.invalidSize` for one whose
     ///   region would not fit in memory.
-    init(_ configuration: ServiceConfiguration) throws(SharedMemoryError) {
+    init(_ configuration: ServiceConfiguration, extraChunks: Int = 0) throws(SharedMemoryError) {
         try configuration.validate()
         self.configuration = configuration
         func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }
         let (p, s) = (configuration.maxPublishers, configuration.maxSubscribers)
-        chunkCount = configuration.chunkCount
+        chunkCount = configuration.chunkCount + extraChunks
         configurationOffset = RegionLayout.headerByteCount
         lockOffset = configurationOffset + 64
         poolHeadOffset = lockOffset + 64

@@ -1,0 +1,253 @@
+import Synchronization
+
+/// The answering side of a request-response service: receives every client's requests in place,
+/// loans chunks for responses, and sends each response to the client that asked, without copying
+/// it again; a request may get any number of responses. With several servers attached, each
+/// receives every request. Use a server from one thread at a time; it detaches when it and its
+/// requests are released.
+///
+/// Receiving costs a compare-and-swap on a queue's tail; responding the free list's
+/// compare-and-swap, the service's lock and one queue store: no system call while the client
+/// is awake. Only a server that finds no request, and has spun a while, sleeps (`futex(FUTEX_WAIT)`).
+public final class Server: @unchecked Sendable {
+    // @unchecked: one thread at a time uses a server (its loan flag is unsynchronized).
+    /// The service this server is attached to.
+    public let service: RequestResponseService
+    /// Its slot in the service's registry: 0 up to `maxServers - 1`.
+    public var index: Int { subscriber.index }
+    let subscriber: Subscriber
+    let memory: ServiceMemory
+    let registry: PortRegistry
+    let pool: ChunkPool
+    let bit: UInt64
+    let header: Int
+    let responses: [ChunkQueue]
+    let clientSleeping: [UnsafeMutablePointer<Atomic<UInt32>>]
+    let clientWake: [FutexWord]
+    let waiting: AnnouncedWait
+    var loanOutstanding = false
+
+    /// How a server waits by default: re-reads of its queues before it sleeps.
+    public static let defaultWaitStrategy = SpinThenWait(spins: 4096)
+
+    /// Attaches a server, taking a free slot of the registry (under the service's lock, after
+    /// cleaning the ports of dead processes).
+    ///
+    /// - Parameter service: the service to attach to.
+    /// - Throws: `.limitExceeded` when `maxServers` live servers are attached; `.timedOut` if the
+    ///   service's lock stays held; `.corrupted` for a port word no process of this library writes.
+    public init(service: RequestResponseService) throws(SharedMemoryError) {
+        self.service = service
+        subscriber = try Subscriber(service: service.channel)
+        let (memory, layout, index) = (service.memory, service.layout, subscriber.index)
+        self.memory = memory
+        registry = subscriber.registry
+        pool = subscriber.pool
+        bit = subscriber.bit
+        header = service.configuration.headerByteCount
+        let clients = 0..<service.configuration.maxClients
+        responses = clients.map { ChunkQueue(memory, offset: layout.responseQueue(server: index, client: $0)) }
+        clientSleeping = clients.map {
+            memory.atomic32(layout.channel.publisherPort($0) + RequestResponseLayout.replySleeping)
+        }
+        var words: [FutexWord] = []
+        for client in clients {
+            words.append(try FutexWord(in: memory.region, at: layout.channel.publisherPort(client) + ServiceLayout.Port.wake))
+        }
+        clientWake = words
+        waiting = AnnouncedWait(
+            sleeping: memory.atomic32(layout.channel.subscriberPort(index) + RequestResponseLayout.replySleeping),
+            wake: subscriber.wake)
+        waiting.sleeping.pointee.store(0, ordering: .relaxed)
+    }
+
+    /// The largest response: the service's `responsePayloadByteCount`.
+    public var maximumResponseByteCount: Int { service.configuration.responsePayloadByteCount }
+
+    /// The next request from any client, in place, or `nil` if none waits now. Release it (drop
+    /// it) when done; at most `bufferCapacity` may be held at once.
+    ///
+    /// - Throws: `.limitExceeded` when this server already holds `bufferCapacity` requests;
+    ///   `.corrupted` when a queue, an index or a length breaks its rules.
+    public func receive() throws(SharedMemoryError) -> ReceivedRequest? {
+        guard let sample = try subscriber.receive() else { return nil }
+        return try request(sample)
+    }
+
+    /// Waits for the next request: spinning first (`strategy.spins` re-reads of the queues), then
+    /// sleeping on its wake word (`futex(FUTEX_WAIT)`) until a client wakes it. `nil` if `timeout`
+    /// passed first.
+    ///
+    /// - Parameters:
+    ///   - timeout: how long to wait; `nil` waits as long as it takes.
+    ///   - strategy: how many re-reads of the queues before sleeping.
+    /// - Throws: as `receive()`; a `futex` failure other than a timeout.
+    public func receive(timeout: Duration?, strategy: SpinThenWait = Server.defaultWaitStrategy)
+        throws(SharedMemoryError) -> ReceivedRequest?
+    {
+        guard let sample = try subscriber.receive(timeout: timeout, strategy: strategy) else { return nil }
+        return try request(sample)
+    }
+
+    private func request(_ sample: consuming ReceivedSample) throws(SharedMemoryError) -> ReceivedRequest {
+        guard sample.bytes.count >= header else {
+            throw .corrupted(
+                "Server.receive", service.address, field: "length of chunk \(sample.chunk)", value: sample.bytes.count,
+                rule: "a request is at least its \(header)-byte header")
+        }
+        let word = registry.word(.publisher, sample.publisher).pointee.load(ordering: .acquiring)
+        let id = sample.bytes.load(as: UInt64.self)
+        let bytes = UnsafeRawBufferPointer(rebasing: sample.bytes[header...])
+        return ReceivedRequest(sample: sample, clientWord: word, id: id, bytes: bytes)
+    }
+
+    /// A chunk of the pool for a response to `request`, with the request's id written in; send it
+    /// with `send(_:byteCount:timeout:)`, or drop it to give it back. One loan at a time.
+    ///
+    /// - Parameter request: the request it answers (it may be released before the response is sent).
+    /// - Throws: `.invalidArgument` while another loan of this server is outstanding;
+    ///   `.limitExceeded` when the pool has no free chunk even after cleaning dead ports;
+    ///   `.corrupted` when the free list breaks its rules.
+    public func loan(respondingTo request: borrowing ReceivedRequest) throws(SharedMemoryError) -> LoanedResponse {
+        guard !loanOutstanding else {
+            throw SharedMemoryError(
+                code: .invalidArgument, operation: "Server.loan", address: service.address.description,
+                message: "this server already has a response on loan",
+                hint: "send or drop the loaned response before loaning another")
+        }
+        var chunk = try pool.take(for: bit)
+        if chunk == nil {
+            try service.cleanDeadPorts()
+            chunk = try pool.take(for: bit)
+        }
+        guard let chunk else {
+            throw SharedMemoryError(
+                code: .limitExceeded, operation: "Server.loan", address: service.address.description,
+                message: "all \(memory.layout.chunkCount) chunks of the pool are held",
+                hint: "a port holds more than its buffer, or a port of a live process does not let go; "
+                    + "release requests and responses, or detach that port")
+        }
+        loanOutstanding = true
+        let start = pool.payload(chunk)
+        start.storeBytes(of: request.id, as: UInt64.self)
+        return LoanedResponse(
+            server: self, chunk: chunk, client: request.client, clientWord: request.clientWord, requestID: request.id,
+            payload: UnsafeMutableRawBufferPointer(start: start + header, count: maximumResponseByteCount))
+    }
+
+    /// A loan dropped unsent goes back to the pool.
+    func giveBack(_ chunk: Int) {
+        loanOutstanding = false
+        pool.release(chunk, bit)
+    }
+
+    private enum Delivery {
+        case delivered, full, clientGone
+    }
+
+    /// Sends a loaned response to the client whose request it answers: its chunk's index goes
+    /// into the queue from this server to that client (under the service's lock), and the client
+    /// is woken if it sleeps (`futex(FUTEX_WAKE)`). A full queue makes it wait for room, at most
+    /// `timeout`.
+    ///
+    /// - Parameters:
+    ///   - response: the loan, written; consumed either way (if it is not delivered its chunk goes
+    ///     back to the pool).
+    ///   - byteCount: how many of the payload's bytes the response carries; all when `nil`.
+    ///   - timeout: how long to wait for room; `nil` waits as long as it takes.
+    /// - Returns: `false` if the client detached or died (its death seen through `kill(pid, 0)`)
+    ///   or the timeout passed first: nothing was sent.
+    /// - Throws: `.invalidSize` for a `byteCount` larger than the response payload; `.corrupted`
+    ///   when a queue breaks its rules; `.timedOut` if the service's lock stays held.
+    @discardableResult
+    public func send(_ response: consuming LoanedResponse, byteCount: Int? = nil, timeout: Duration? = nil)
+        throws(SharedMemoryError) -> Bool
+    {
+        let count = byteCount ?? maximumResponseByteCount
+        guard count >= 0, count <= maximumResponseByteCount else {
+            throw SharedMemoryError(
+                code: .invalidSize, operation: "Server.send", address: service.address.description,
+                message: "a \(count)-byte response does not fit a payload of \(maximumResponseByteCount) bytes",
+                hint: "send at most responsePayloadByteCount bytes, or create the service with a larger payload")
+        }
+        let (chunk, client, clientWord) = (response.chunk, response.client, response.clientWord)
+        pool.length(chunk).pointee.store(UInt32(header + count), ordering: .relaxed)
+        let queue = responses[client]
+        let clientBit = registry.bit(.publisher, client)
+        let clock = ContinuousClock()
+        let deadline = timeout.map { clock.now + $0 }
+        while true {
+            let delivery = try memory.withLock { () throws(SharedMemoryError) -> Delivery in
+                guard clientWord != 0, registry.word(.publisher, client).pointee.load(ordering: .acquiring) == clientWord
+                else { return .clientGone }
+                guard try queue.count() < queue.capacity else { return .full }
+                // The chunk is this server's alone until the push: from now on it is the client's.
+                pool.holders(chunk).pointee.store(clientBit, ordering: .releasing)
+                try queue.push(chunk)
+                return .delivered
+            }
+            switch delivery {
+            case .delivered:
+                response.sent = true
+                loanOutstanding = false
+                AnnouncedWait.wakeIfSleeping(clientSleeping[client], clientWake[client])
+                return true
+            case .clientGone:
+                return false
+            case .full:
+                guard try waitForRoom(queue, client: client, clientWord: clientWord, deadline: deadline) else {
+                    return false
+                }
+            }
+        }
+    }
+
+    /// Copies `bytes` into a response loaned for `request` and sends it, as `send(_:byteCount:timeout:)` does.
+    ///
+    /// - Parameters:
+    ///   - request: the request it answers.
+    ///   - bytes: the response, at most `responsePayloadByteCount` bytes.
+    ///   - timeout: how long to wait for room; `nil` waits as long as it takes.
+    /// - Returns: `false` if the client left or died, or the timeout passed first.
+    /// - Throws: as `loan(respondingTo:)` and `send(_:byteCount:timeout:)`.
+    @discardableResult
+    public func respond(to request: borrowing ReceivedRequest, bytes: some Collection<UInt8>, timeout: Duration? = nil)
+        throws(SharedMemoryError) -> Bool
+    {
+        guard bytes.count <= maximumResponseByteCount else {
+            throw SharedMemoryError(
+                code: .invalidSize, operation: "Server.send", address: service.address.description,
+                message: "a \(bytes.count)-byte response does not fit a payload of \(maximumResponseByteCount) bytes",
+                hint: "send at most responsePayloadByteCount bytes, or create the service with a larger payload")
+        }
+        let response = try loan(respondingTo: request)
+        try PayloadCopy.copy(bytes, into: response.payload, in: service.region, operation: "Server.send")
+        return try send(response, byteCount: bytes.count, timeout: timeout)
+    }
+
+    /// Waits until the client's queue has room (`true`), or in slices of 100 ms notices that the
+    /// client left or died (`true`: the caller's locked check finds it gone; a dead one is cleaned
+    /// first); `false` at the deadline.
+    private func waitForRoom(_ queue: ChunkQueue, client: Int, clientWord: UInt64, deadline: ContinuousClock.Instant?)
+        throws(SharedMemoryError) -> Bool
+    {
+        let clock = ContinuousClock()
+        while true {
+            let remaining = deadline.map { clock.now.duration(to: $0) }
+            if let remaining, remaining <= .zero { return false }
+            let room = { () throws(SharedMemoryError) -> Bool in try queue.count() < queue.capacity }
+            let slice = min(remaining ?? .milliseconds(100), .milliseconds(100))
+            if try waiting.wait(timeout: slice, strategy: Self.defaultWaitStrategy, ready: room, attempt: {
+                () throws(SharedMemoryError) -> Bool? in try room() ? true : nil
+            }) != nil {
+                return true
+            }
+            let word = registry.word(.publisher, client).pointee.load(ordering: .acquiring)
+            guard word == clientWord else { return true }
+            guard let record = try registry.record(.publisher, client), record.isAlive else {
+                try service.cleanDeadPorts()
+                return true
+            }
+        }
+    }
+}

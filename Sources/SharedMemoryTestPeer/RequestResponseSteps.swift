@@ -1,0 +1,98 @@
+import SharedMemory
+
+extension Peer {
+    /// Steps on a request-response service (each opens it by address, with the configuration it records):
+    ///
+    ///   reqres-serve ADDRESS COUNT REPLIES   attach a server, say "serving", answer COUNT requests
+    ///                                        (test samples, see `ServiceMessage`) with REPLIES responses
+    ///                                        each: response k to request n is sample n * 1000 + k; then
+    ///                                        say "served COUNT"
+    ///   reqres-request ADDRESS COUNT REPLIES attach a client, send COUNT requests one after another,
+    ///                                        check that each gets REPLIES intact responses in order;
+    ///                                        say "answered COUNT"
+    ///   reqres-hold ADDRESS COUNT            attach a client, send COUNT requests, receive and keep
+    ///                                        their responses, send one more request, say "holding COUNT",
+    ///                                        wait for a line on stdin
+    ///   reqres-example-serve NAME            the server of Docs/RequestResponse.md's example, on the
+    ///                                        POSIX service NAME; say "served COUNT"
+    /// Every wait is bounded by `ServiceMessage.timeout`.
+    static let requestResponseSteps: [String: Step] = [
+        "reqres-serve": { peer in
+            let service = try RequestResponseService(opening: RegionAddress(parsing: try peer.next("address")))
+            let count = try peer.nextNumber("count")
+            let replies = try peer.nextNumber("replies")
+            let server = try Server(service: service)
+            say("serving")
+            for served in 0..<count {
+                guard let request = try server.receive(timeout: ServiceMessage.timeout) else {
+                    fail(1, "request \(served) did not come within \(ServiceMessage.timeout)")
+                }
+                guard let number = ServiceMessage.check(request.bytes) else {
+                    fail(1, "request \(served) is \(ServiceMessage.describe(request.bytes))")
+                }
+                for reply in 0..<replies {
+                    let response = try server.loan(respondingTo: request)
+                    let size = ServiceMessage.fill(response.payload, number: number * 1000 + reply, maximum: 256)
+                    guard try server.send(response, byteCount: size, timeout: ServiceMessage.timeout) else {
+                        fail(1, "the response to request \(number) found no client")
+                    }
+                }
+            }
+            say("served \(count)")
+        },
+        "reqres-request": { peer in
+            let service = try RequestResponseService(opening: RegionAddress(parsing: try peer.next("address")))
+            let count = try peer.nextNumber("count")
+            let replies = try peer.nextNumber("replies")
+            let client = try Client(service: service)
+            for number in 0..<count {
+                let request = try client.loan()
+                let size = ServiceMessage.fill(request.payload, number: number, maximum: 256)
+                guard let id = try client.send(request, byteCount: size, timeout: ServiceMessage.timeout) else {
+                    fail(1, "request \(number) waited \(ServiceMessage.timeout) for room")
+                }
+                for reply in 0..<replies {
+                    guard let response = try client.receive(responseTo: id, timeout: ServiceMessage.timeout) else {
+                        fail(1, "response \(reply) to request \(number) did not come within \(ServiceMessage.timeout)")
+                    }
+                    guard let got = ServiceMessage.check(response.bytes), got == number * 1000 + reply else {
+                        fail(1, "expected response \(number * 1000 + reply), got \(ServiceMessage.describe(response.bytes))")
+                    }
+                }
+            }
+            say("answered \(count)")
+        },
+        "reqres-hold": { peer in
+            let service = try RequestResponseService(opening: RegionAddress(parsing: try peer.next("address")))
+            let count = try peer.nextNumber("count")
+            let client = try Client(service: service)
+            var held: [HeldResponse] = []
+            for number in 0..<count {
+                guard let id = try client.send(bytes: ServiceMessage.bytes(number), timeout: ServiceMessage.timeout),
+                    let response = try client.receive(responseTo: id, timeout: ServiceMessage.timeout)
+                else { fail(1, "request \(number) got no response within \(ServiceMessage.timeout)") }
+                held.append(HeldResponse(response))
+            }
+            guard try client.send(bytes: ServiceMessage.bytes(count), timeout: ServiceMessage.timeout) != nil else {
+                fail(1, "the last request waited \(ServiceMessage.timeout) for room")
+            }
+            say("holding \(held.count)")
+            _ = Swift.readLine()
+        },
+    ]
+}
+
+/// A received response kept alive in a collection (responses are noncopyable).
+final class HeldResponse {
+    let response: ReceivedResponse
+    init(_ response: consuming ReceivedResponse) { self.response = response }
+}
+
+extension ServiceMessage {
+    /// Test sample `number` as bytes, at most `maximum` of them.
+    static func bytes(_ number: Int, maximum: Int = 64) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: maximum)
+        let size = bytes.withUnsafeMutableBytes { fill($0, number: number, maximum: maximum) }
+        return Array(bytes[..<size])
+    }
+}
