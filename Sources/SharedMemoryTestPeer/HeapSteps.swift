@@ -14,7 +14,8 @@ extension Peer {
     ///                                       the marker `heapMarker` (cleared before it is freed); say
     ///                                       "ready" after N operations (to be killed)
     ///   heap-scribble OFFSET SEED           write 1 to 8 random bytes at a random place of the heap's
-    ///                                       first 2 KiB (header, undo log, first blocks), never its mutex
+    ///                                       first 2.5 KiB (header, undo log, cache slots, first blocks),
+    ///                                       never its mutex
     ///   heap-fuzz-use OFFSET ROUNDS SEED    attach, then ROUNDS of allocate, deallocate, statistics,
     ///                                       allocations and verify; say "outcomes ok=N CODE=N ..."
     static let heapSteps: [String: Step] = [
@@ -66,8 +67,8 @@ extension Peer {
             let region = try peer.current()
             let heap = try peer.nextNumber("heap offset")
             var random = MutexFuzz(seed: UInt64(try peer.nextNumber("seed")))
-            // Anywhere in the first 2 KiB but the mutex (64..<128), whose own fuzzing is elsewhere.
-            var place = Int(random.next() % 1920)
+            // Anywhere in the first 2.5 KiB but the mutex (64..<128), whose own fuzzing is elsewhere.
+            var place = Int(random.next() % 2496)
             if place >= 64 { place += 64 }
             let count = 1 + Int(random.next() % 8)
             let bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) }

@@ -5,14 +5,19 @@ struct HeapBlock {
     let offset: Int
     let size: Int
     let isFree: Bool
+    /// The cache slot whose list holds the block (`HeapCache`), nil for a free or allocated one.
+    let cacheSlot: Int?
+
+    /// Handed out: neither free nor cached.
+    var isAllocated: Bool { !isFree && cacheSlot == nil }
 
     /// The first byte after the header: what `allocate` hands out.
     var payload: Int { offset + HeapLayout.blockHeader }
     var end: Int { offset + size }
     var linkOffset: Int { offset + HeapLayout.blockHeader }
 
-    init(offset: Int, size: Int, isFree: Bool) {
-        (self.offset, self.size, self.isFree) = (offset, size, isFree)
+    init(offset: Int, size: Int, isFree: Bool, cacheSlot: Int? = nil) {
+        (self.offset, self.size, self.isFree, self.cacheSlot) = (offset, size, isFree, cacheSlot)
     }
 
     /// Reads the block at `offset`, or throws `.corrupted` naming `role` (where the offset came from).
@@ -36,13 +41,13 @@ struct HeapBlock {
                     + "ending inside the heap (at most \(words.end - offset) here)")
         }
         let size = Int(raw)
+        let state = try words.load(offset + 8, operation) ^ HeapLayout.tag(state: 0, block: offset, size: size)
+        if state == HeapLayout.freeState { return HeapBlock(offset: offset, size: size, isFree: true) }
+        if state == HeapLayout.allocatedState { return HeapBlock(offset: offset, size: size, isFree: false) }
+        if state &- HeapLayout.cachedState < UInt64(HeapLayout.cacheSlotCount) {
+            return HeapBlock(offset: offset, size: size, isFree: false, cacheSlot: Int(state &- HeapLayout.cachedState))
+        }
         let tag = try words.load(offset + 8, operation)
-        if tag == HeapLayout.tag(free: true, block: offset, size: size) {
-            return HeapBlock(offset: offset, size: size, isFree: true)
-        }
-        if tag == HeapLayout.tag(free: false, block: offset, size: size) {
-            return HeapBlock(offset: offset, size: size, isFree: false)
-        }
         throw .corrupted(
             operation, words.region.address, field: "the tag of the block at \(offset)", value: tag,
             rule: "a block's tag follows from its state, offset and size (\(size))")

@@ -2,12 +2,13 @@
 public struct HeapStatistics: Sendable, Hashable, Codable {
     /// The heap's bytes, its header and the block headers included.
     public var byteCount: Int
-    /// The bytes of the free blocks, their headers included: what `allocate` can still carve from.
+    /// The bytes of the free blocks, their headers included, and of the blocks processes
+    /// cache (`SharedHeap`'s per-attachment caches of small blocks, as their owners count them).
     public var freeByteCount: Int
     /// The largest free block's bytes, its 16-byte header included: an allocation of up to
     /// `largestFreeBlock - 16` bytes (at alignment 16) succeeds.
     public var largestFreeBlock: Int
-    /// The free blocks: many small ones for few free bytes means fragmentation.
+    /// The free blocks (cached ones not included): many small ones for few free bytes means fragmentation.
     public var freeBlockCount: Int
     /// The allocations not yet deallocated.
     public var allocationCount: Int

@@ -2,7 +2,8 @@ extension SharedHeap {
     /// Allocates `byteCount` bytes aligned to `alignment` (a power of two) and returns where
     /// they start in the region. The bytes hold whatever was there before.
     ///
-    /// First fit along the address-ordered free list, under the heap's `ProcessMutex`.
+    /// From this attachment's cache for up to 240 bytes at alignment 16 or less; otherwise
+    /// first fit along the address-ordered free list, under the heap's `ProcessMutex`.
     ///
     /// - Throws: `.noSpace` when no free block is large enough; `.invalidArgument` for a
     ///   negative count or an alignment that is no power of two; `.corrupted` when the heap
@@ -17,19 +18,31 @@ extension SharedHeap {
                 message: "cannot allocate \(byteCount) bytes aligned to \(alignment) in a heap of \(self.byteCount) bytes",
                 hint: "give a byteCount from 0 to the heap's size and an alignment that is a power of two")
         }
-        return try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
-            RegionOffset(byteOffset: try allocateHoldingLock(byteCount: byteCount, alignment: alignment, &log, operation))
+        if alignment <= HeapLayout.granule, let payload = try allocateCached(need: Self.need(byteCount), operation) {
+            return RegionOffset(byteOffset: payload)
         }
+        return try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
+            do throws(SharedMemoryError) {
+                return RegionOffset(byteOffset: try allocateHoldingLock(byteCount: byteCount, alignment: alignment, &log, operation))
+            } catch where error.code == .noSpace {
+                // What caches hold, of dead processes and of this attachment, may make the room.
+                try reclaimCaches(own: true, &log, operation)
+                return RegionOffset(byteOffset: try allocateHoldingLock(byteCount: byteCount, alignment: alignment, &log, operation))
+            }
+        }
+    }
+
+    /// The block for `byteCount` bytes: header, then the bytes, rounded up to whole granules.
+    @inline(__always)
+    static func need(_ byteCount: Int) -> Int {
+        max(HeapLayout.minimumBlock, (byteCount + HeapLayout.blockHeader + HeapLayout.granule - 1) & ~(HeapLayout.granule - 1))
     }
 
     /// `allocate`'s work, for a caller that holds the lock and checked the arguments: the payload's offset.
     func allocateHoldingLock(byteCount: Int, alignment: Int, _ log: inout HeapUndoLog, _ operation: String)
         throws(SharedMemoryError) -> Int
     {
-        // The block: header, then the bytes, rounded up to whole granules.
-        let need = max(
-            HeapLayout.minimumBlock,
-            (byteCount + HeapLayout.blockHeader + HeapLayout.granule - 1) / HeapLayout.granule * HeapLayout.granule)
+        let need = Self.need(byteCount)
         var link = offset + HeapLayout.Field.freeHead
         var current = try freeHead(operation)
         while current != 0 {
@@ -58,21 +71,32 @@ extension SharedHeap {
     ///   heap holds a value it never writes.
     public func deallocate(_ allocation: RegionOffset<UInt8>) throws(SharedMemoryError) {
         let operation = "SharedHeap.deallocate"
-        let blockOffset = Int(truncatingIfNeeded: allocation.byteOffset) &- HeapLayout.blockHeader
-        try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
-            let block: HeapBlock
-            do throws(SharedMemoryError) {
-                block = try HeapBlock.read(at: blockOffset, in: words, role: "the block before the offset", operation)
-            } catch {
-                throw notAllocation(allocation, because: error.message, operation)
-            }
-            guard !block.isFree else { throw notAllocation(allocation, because: "it was deallocated already", operation) }
-            try release(block, &log, operation)
+        // An allocated block's header changes only when it is deallocated: read without the lock.
+        let block = try liveBlock(allocation, operation)
+        if try deallocateCached(block, operation) { return }
+        _ = try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
+            try release(try liveBlock(allocation, operation), &log, operation)
         }
     }
 
-    /// Gives back the allocated `block`, merging it with free neighbours; the caller holds the lock.
-    func release(_ block: HeapBlock, _ log: inout HeapUndoLog, _ operation: String) throws(SharedMemoryError) {
+    /// The allocated block whose payload is `allocation`, or `.invalidArgument`.
+    @inline(__always)
+    private func liveBlock(_ allocation: RegionOffset<UInt8>, _ operation: String) throws(SharedMemoryError) -> HeapBlock {
+        let blockOffset = Int(truncatingIfNeeded: allocation.byteOffset) &- HeapLayout.blockHeader
+        let block: HeapBlock
+        do throws(SharedMemoryError) {
+            block = try HeapBlock.read(at: blockOffset, in: words, role: "the block before the offset", operation)
+        } catch {
+            throw notAllocation(allocation, because: error.message, operation)
+        }
+        guard block.isAllocated else { throw notAllocation(allocation, because: "it was deallocated already", operation) }
+        return block
+    }
+
+    /// Gives back the allocated (or cached) `block`, merging it with free neighbours; the caller
+    /// holds the lock. Returns where the free block it became part of ends.
+    @discardableResult
+    func release(_ block: HeapBlock, _ log: inout HeapUndoLog, _ operation: String) throws(SharedMemoryError) -> Int {
         // The free neighbours: the last free block before it and the first after it.
         var link = offset + HeapLayout.Field.freeHead
         var previous: HeapBlock?
@@ -87,12 +111,14 @@ extension SharedHeap {
         if let previous, previous.end > block.offset { throw overlap(previous, block, operation) }
         var following = current
         var merged = block.size
+        var end = block.end
         if current != 0 {
             let after = try HeapBlock.read(at: current, in: words, role: "a free-list link", operation)
             guard after.isFree else { throw notFree(after, operation) }
             if block.end > after.offset { throw overlap(block, after, operation) }
             if block.end == after.offset {
                 merged += after.size
+                end = after.end
                 following = try after.next(in: words, operation)
                 try log.set(after.offset + 8, 0, operation)
             }
@@ -107,6 +133,7 @@ extension SharedHeap {
             try log.set(link, UInt64(block.offset), operation)
         }
         try adjustCounters(freeBytes: block.size, allocations: -1, &log, operation)
+        return end
     }
 
     /// Where an allocation of `need` bytes (header included) aligned to `alignment` starts in

@@ -1,20 +1,26 @@
 extension SharedHeap {
-    /// Sizes and counts, read under the heap's lock; the free list is walked and checked.
+    /// Sizes and counts, read under the heap's lock; the free list is walked and checked. This
+    /// attachment's cache and those of dead processes are given back to the heap first; the
+    /// blocks live processes cache count as free, as their owners counted them.
     ///
     /// - Throws: `.corrupted` when the heap holds a value it never writes.
     public func statistics() throws(SharedMemoryError) -> HeapStatistics {
         let operation = "SharedHeap.statistics"
-        return try withLockedHeap(operation) { (_) throws(SharedMemoryError) in try statisticsHoldingLock(operation) }
+        return try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
+            try reclaimCaches(own: true, &log, operation)
+            return try statisticsHoldingLock(operation)
+        }
     }
 
     /// Every allocation not yet deallocated, in address order: what to give back after a
-    /// process that held some died.
+    /// process that held some died (whose cached blocks are given back first).
     ///
     /// - Throws: `.corrupted` when a block holds a value the heap never writes.
     public func allocations() throws(SharedMemoryError) -> [HeapAllocation] {
         let operation = "SharedHeap.allocations"
-        return try withLockedHeap(operation) { (_) throws(SharedMemoryError) in
-            try blocks(operation).filter { !$0.isFree }.map {
+        return try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
+            try reclaimCaches(own: true, &log, operation)
+            return try blocks(operation).filter(\.isAllocated).map {
                 HeapAllocation(
                     offset: RegionOffset(byteOffset: $0.payload), byteCount: $0.size - HeapLayout.blockHeader)
             }
@@ -22,18 +28,26 @@ extension SharedHeap {
     }
 
     /// Checks the whole heap: every block from first to last (sizes, tags, no two free blocks
-    /// side by side), the free list (exactly the free blocks, in address order), the free
-    /// bytes and allocations the header counts, and the name table with every record it lists.
-    /// Returns the statistics it found.
+    /// side by side, cached ones only by an owned slot), the free list (exactly the free blocks,
+    /// in address order), the free bytes and blocks taken from it that the header counts, and
+    /// the name table with every record it lists. Gives back caches first, as `statistics()`
+    /// does, and returns the statistics it found.
     ///
     /// - Throws: `.corrupted`, naming the first value that breaks a rule.
     @discardableResult
     public func verify() throws(SharedMemoryError) -> HeapStatistics {
         let operation = "SharedHeap.verify"
-        return try withLockedHeap(operation) { (_) throws(SharedMemoryError) in
+        return try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
+            try reclaimCaches(own: true, &log, operation)
             let all = try blocks(operation)
             var previousFree = false
             for block in all {
+                if let slot = block.cacheSlot, try words.load(cacheSlot(slot), operation) == 0 {
+                    throw .corrupted(
+                        operation, region.address, field: "the tag of the block at \(block.offset)",
+                        value: try words.load(block.offset + 8, operation),
+                        rule: "it says cache slot \(slot) holds the block, and no process owns that slot")
+                }
                 if block.isFree && previousFree {
                     throw .corrupted(
                         operation, region.address, field: "the free block at", value: block.offset,
@@ -49,14 +63,14 @@ extension SharedHeap {
                     rule: "it links exactly the \(free.count) free blocks, in address order")
             }
             _ = try HeapNameTable(root: offset + HeapLayout.Field.names, in: self, operation).entries(operation)
-            let stats = try statisticsHoldingLock(operation)
             let used = all.count - free.count
-            guard stats.allocationCount == used else {
+            let recorded = try words.load(offset + HeapLayout.Field.allocationCount, operation)
+            guard recorded == UInt64(used) else {
                 throw .corrupted(
-                    operation, region.address, field: "the heap's allocation count", value: stats.allocationCount,
-                    rule: "it counts the \(used) allocated blocks")
+                    operation, region.address, field: "the heap's allocation count", value: recorded,
+                    rule: "it counts the \(used) allocated and cached blocks")
             }
-            return stats
+            return try statisticsHoldingLock(operation)
         }
     }
 
@@ -77,9 +91,11 @@ extension SharedHeap {
                 operation, region.address, field: "the heap's allocation count", value: allocations,
                 rule: "a heap of \(byteCount) bytes holds at most \(most) blocks")
         }
+        let cached = try cachedTotals(operation)
         return HeapStatistics(
-            byteCount: byteCount, freeByteCount: free, largestFreeBlock: list.map(\.size).max() ?? 0,
-            freeBlockCount: list.count, allocationCount: Int(allocations),
+            byteCount: byteCount, freeByteCount: free + cached.bytes, largestFreeBlock: list.map(\.size).max() ?? 0,
+            // Owners count while this runs: a moment's difference is no corruption.
+            freeBlockCount: list.count, allocationCount: max(0, Int(allocations) - cached.blocks),
             recoveries: Int(truncatingIfNeeded: try words.load(offset + HeapLayout.Field.recoveries, operation)),
             namedObjectCount: try HeapNameTable(root: offset + HeapLayout.Field.names, in: self, operation).count)
     }

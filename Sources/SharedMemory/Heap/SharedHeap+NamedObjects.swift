@@ -223,10 +223,10 @@ extension SharedHeap {
     /// `role` describes), or `.corrupted`.
     func allocatedBlock(payload: Int, role: String, _ operation: String) throws(SharedMemoryError) -> HeapBlock {
         let block = try HeapBlock.read(at: payload &- HeapLayout.blockHeader, in: words, role: role, operation)
-        guard !block.isFree else {
+        guard block.isAllocated else {
             throw .corrupted(
                 operation, region.address, field: role, value: payload,
-                rule: "it points at an allocation, and the block there is free")
+                rule: "it points at an allocation, and the block there is free or cached")
         }
         return block
     }

@@ -13,13 +13,18 @@ import SystemPackage
 ///
 /// The blocks form one address-ordered list of sizes; free blocks are also linked in address
 /// order, and a freed block is merged with free neighbours. One `ProcessMutex` in the heap
-/// serializes every operation (`futex` underneath); a wait for it ends after `lockTimeout`.
+/// serializes changes to them (`futex` underneath); a wait for it ends after `lockTimeout`.
+/// Blocks of up to 256 bytes (allocations of up to 240 at alignment 16 or less) come from and
+/// go to a cache this attachment keeps in a slot of the heap (`HeapCache`, 8 slots), without
+/// that lock; it holds at most a 64th of the heap (32 KiB at most), refilled 8 blocks at a time.
 ///
 /// Crash safety: every word an operation changes is first recorded in an undo log inside the
 /// heap. A process killed with SIGKILL at any instant inside `allocate` or `deallocate`
 /// leaves the mutex owner-dead; the next caller rolls the operation back (so the heap is as it
-/// was before it began) and marks the mutex consistent. Blocks the dead process held stay
-/// allocated: `allocations()` lists them. A holder the mutex cannot prove dead (one in another
+/// was before it began) and marks the mutex consistent. A dead process's cached blocks are
+/// given back by the next `statistics()`, `allocations()`, `verify()`, attachment that needs a
+/// slot, or allocation that finds no room. Blocks the dead process held stay allocated:
+/// `allocations()` lists them. A holder the mutex cannot prove dead (one in another
 /// pid namespace, see `ProcessMutex`) makes callers get `.timedOut` instead of waiting forever.
 ///
 /// Trust: every size, offset and link read from the heap is checked before use, against
@@ -41,6 +46,8 @@ public struct SharedHeap: @unchecked Sendable {
 
     let words: HeapWords
     let mutex: ProcessMutex
+    /// This attachment's cache of small free blocks; nil for the heap a cache uses to empty itself.
+    let cache: HeapCache?
 
     /// The smallest heap: its header and one block.
     public static let minimumByteCount = HeapLayout.firstBlock + HeapLayout.minimumBlock
@@ -73,8 +80,13 @@ public struct SharedHeap: @unchecked Sendable {
                 operation, region.address, field: "the heap's size", value: size,
                 rule: "it is a multiple of 16 from \(Self.minimumByteCount) to the \(room) bytes after its offset")
         }
-        words = try HeapWords(region: region, start: offset, end: offset + Int(size))
-        mutex = try ProcessMutex(in: region, at: offset + HeapLayout.mutex)
+        let words = try HeapWords(region: region, start: offset, end: offset + Int(size))
+        let mutex = try ProcessMutex(in: region, at: offset + HeapLayout.mutex)
+        self.init(words: words, mutex: mutex, cache: HeapCache(words: words, mutex: mutex))
+    }
+
+    init(words: HeapWords, mutex: ProcessMutex, cache: HeapCache?) {
+        (self.words, self.mutex, self.cache) = (words, mutex, cache)
     }
 
     /// Formats a heap of `byteCount` bytes (all the rest of the region by default, rounded
@@ -110,6 +122,9 @@ public struct SharedHeap: @unchecked Sendable {
         try words.store(0, at: offset + HeapLayout.Field.recoveries, operation)
         try words.store(0, at: offset + HeapLayout.Field.names, operation)
         try words.store(0, at: offset + HeapLayout.log, operation)
+        try words.store(0, at: offset + HeapLayout.nameVersion, operation)
+        try words.bytes(at: offset + HeapLayout.cacheSlots, count: HeapLayout.firstBlock - HeapLayout.cacheSlots, operation)
+            .initializeMemory(as: UInt8.self, repeating: 0)
         try words.store(UInt64(size - HeapLayout.firstBlock), at: first, operation)
         try words.store(HeapLayout.tag(free: true, block: first, size: size - HeapLayout.firstBlock), at: first + 8, operation)
         try words.store(0, at: first + 16, operation)
