@@ -71,6 +71,7 @@ final class ComparisonRun {
             ("zero-copy hand-over", { try $0.handover() }),
             ("publish-subscribe", { try $0.publishSubscribe() }),
             ("events", { try $0.events() }),
+            ("request-response", { try $0.requestResponse() }),
         ]
     }
 

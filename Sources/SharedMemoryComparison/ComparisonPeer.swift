@@ -47,6 +47,10 @@ public enum ComparisonPeer {
                     slot: number(4), handover: arguments.count > 6 && arguments[5] == "handover")
             case "event-echo":
                 try eventEcho(RegionAddress(parsing: arguments[1]), pong: RegionAddress(parsing: arguments[2]), total: number(3))
+            case "ring-echo":
+                try ringEcho(RegionAddress(parsing: arguments[1]), total: number(2))
+            case "reqres-echo":
+                try requestResponseEcho(RegionAddress(parsing: arguments[1]), total: number(2))
             case "heap-churn":
                 try heapChurn(RegionAddress(parsing: arguments[1]), pairs: number(2))
             default:
@@ -62,7 +66,7 @@ public enum ComparisonPeer {
         }
     }
 
-    private static func ready() {
+    static func ready() {
         _ = try? FileDescriptor.standardOutput.writeAll("ready\n".utf8)
     }
 

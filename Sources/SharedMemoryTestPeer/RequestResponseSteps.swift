@@ -14,7 +14,8 @@ extension Peer {
     ///                                        their responses, send one more request, say "holding COUNT",
     ///                                        wait for a line on stdin
     ///   reqres-example-serve NAME            the server of Docs/RequestResponse.md's example, on the
-    ///                                        POSIX service NAME; say "served COUNT"
+    ///                                        POSIX service NAME: say "serving" once attached, and
+    ///                                        "served COUNT" when a request that is no number came
     /// Every wait is bounded by `ServiceMessage.timeout`.
     static let requestResponseSteps: [String: Step] = [
         "reqres-serve": { peer in
@@ -78,6 +79,31 @@ extension Peer {
             }
             say("holding \(held.count)")
             _ = Swift.readLine()
+        },
+        "reqres-example-serve": { peer in
+            let name = try peer.next("name")
+            // RequestResponse example: server begins
+            let address = try SharedRegionBackend.posix.address(forName: name)
+            let service = try RequestResponseService(
+                openingOrCreating: address,
+                configuration: RequestResponseConfiguration(requestPayloadByteCount: 8, responsePayloadByteCount: 8))
+            let server = try Server(service: service)
+            // RequestResponse example: server ends
+            say("serving")
+            // RequestResponse example: server loop begins
+            var served = 0
+            while let request = try server.receive(timeout: .seconds(10)), request.bytes.count == 8 {
+                let number = request.bytes.loadUnaligned(as: Int64.self)
+                for divisor: Int64 in [2, 3, 5] where number % divisor == 0 {  // one response per divisor
+                    let response = try server.loan(respondingTo: request)  // a chunk of the pool, written in place
+                    response.payload.storeBytes(of: divisor, as: Int64.self)
+                    try server.send(response, byteCount: 8, timeout: .seconds(10))
+                }
+                try server.respond(to: request, bytes: Array("done".utf8), timeout: .seconds(10))
+                served += 1
+            }
+            // RequestResponse example: server loop ends
+            say("served \(served)")
         },
     ]
 }

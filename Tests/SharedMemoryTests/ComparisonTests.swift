@@ -11,7 +11,7 @@ import Testing
 struct ComparisonTests {
     static let sections = [
         "lifecycle", "attach", "first touch", "copy bandwidth", "guarded copy", "round trip", "lock", "heap", "ring throughput",
-        "ring sizes", "zero-copy hand-over", "publish-subscribe", "events",
+        "ring sizes", "zero-copy hand-over", "publish-subscribe", "events", "request-response",
     ]
 
     @Test("--quick --format json has every section, every ratio positive and finite")
