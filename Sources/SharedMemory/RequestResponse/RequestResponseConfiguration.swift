@@ -25,6 +25,14 @@ public struct RequestResponseConfiguration: Sendable, Hashable, CustomStringConv
     public static let maximumPayloadByteCount = ServiceConfiguration.maximumPayloadByteCount - 64
 
     /// A configuration; `validate()` checks it (every service call does).
+    ///
+    /// - Parameters:
+    ///   - requestPayloadByteCount: the largest request payload, in bytes.
+    ///   - responsePayloadByteCount: the largest response payload, in bytes.
+    ///   - payloadAlignment: the alignment of every payload's first byte.
+    ///   - maxClients: how many clients may be attached at once.
+    ///   - maxServers: how many servers may be attached at once.
+    ///   - bufferCapacity: requests or responses queued per client and server, and held per port.
     public init(
         requestPayloadByteCount: Int, responsePayloadByteCount: Int, payloadAlignment: Int = 8, maxClients: Int = 8,
         maxServers: Int = 1, bufferCapacity: Int = 16
