@@ -48,7 +48,7 @@ struct SPSCRingCorruptionTests {
 
     @Test(
         "a record length the ring cannot hold is .corrupted for peek and tryReceive, every time",
-        arguments: [1 << 20, 1 << 63, UInt64(Int.max - 3), 2041, UInt64.max - 1] as [UInt64])
+        arguments: [1 << 20, 1 << 63, UInt64(Int.max - 3), 2041, UInt64.max - 1, (1 << 63) | 127] as [UInt64])
     func recordLength(length: UInt64) throws {
         let ring = try HostileRing()
         defer { try? ring.region.remove() }
@@ -65,8 +65,10 @@ struct SPSCRingCorruptionTests {
         }
     }
 
-    @Test("a record that would run past the ring's end (and the mapping's) is .corrupted")
-    func recordPastTheEnd() throws {
+    @Test(
+        "a record that would run past the ring's end (and the mapping's) is .corrupted, packed or 64-byte aligned",
+        arguments: [100, (1 << 63) | 128] as [UInt64])
+    func recordPastTheEnd(length: UInt64) throws {
         let ring = try HostileRing()
         defer { try? ring.region.remove() }
         var producer = try ring.producer()
@@ -79,8 +81,9 @@ struct SPSCRingCorruptionTests {
         }
         try send(&producer, 1, size: 8)  // the last 16 bytes of the ring
         try send(&producer, 10, size: 64)  // and more after the wrap: the head is far ahead
-        try ring.peerWrites([(HostileRing.data + 4080, 100)])  // a length that fits the head, not the ring
-        expectCorrupted("record length at data offset 4080", 100) {
+        // A length that fits the head, not the ring (aligned: its message would start at the end).
+        try ring.peerWrites([(HostileRing.data + 4080, length)])
+        expectCorrupted("record length at data offset 4080", length) {
             _ = try buffer.withUnsafeMutableBytes { buffer in try consumer.tryReceive(into: buffer) }
         }
     }
@@ -174,10 +177,28 @@ struct SPSCRingCorruptionTests {
     func forgedInASmallRegion() throws {
         let region = try SharedRegions.open(try TestNames.address(.posix, "forged"), size: 257, mode: .create)
         defer { try? region.remove() }
-        let steps = ["open", region.address.description, "write", "0", "32474e5243535053", "write", "8", "0100000000000000"]
-        try ChildProcess("SharedMemoryTestPeer", steps).expectSuccess()  // "SPSCRNG2", capacity 1
+        let steps = ["open", region.address.description, "write", "0", "33474e5243535053", "write", "8", "0100000000000000"]
+        try ChildProcess("SharedMemoryTestPeer", steps).expectSuccess()  // "SPSCRNG3", capacity 1
         expectCorrupted("capacity", 1) { _ = try SPSCRing.Consumer(in: region) }
         expectCorrupted("capacity", 1) { _ = try SPSCRing.Producer(in: region) }
+    }
+
+    @Test(
+        "a ring of an earlier layout is .layoutMismatch naming it, for both sides",
+        arguments: [(UInt64(0x5350_5343_524E_4732), 2), (0x5350_5343_5249_4E47, 1)])
+    func earlierLayout(identifier: UInt64, version: Int) throws {
+        let ring = try HostileRing()
+        defer { try? ring.region.remove() }
+        try ring.peerWrites([(HostileRing.offset, identifier)])
+        for attach in [{ _ = try ring.producer() }, { _ = try ring.consumer() }] as [() throws -> Void] {
+            do {
+                try attach()
+                Issue.record("a ring of layout \(version) was accepted")
+            } catch let error as SharedMemoryError {
+                #expect(error.code == .layoutMismatch, "\(error)")
+                #expect(error.message.contains("layout \(version);"), "\(error)")
+            }
+        }
     }
 
     @Test(

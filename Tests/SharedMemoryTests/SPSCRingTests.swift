@@ -56,22 +56,23 @@ struct SPSCRingTests {
     }
 
     @Test(
-        "wraparound at every record boundary, every size, in order and intact",
-        arguments: CopyKind.allCases.filter { $0 != .sealedMemfd || SharedRegionBackend.memfd.isAvailable })
-    func wraparound(kind: CopyKind) throws {
-        let region = try ring(kind, capacity: 256)
+        "wraparound at every record boundary, every size, packed and 64-byte aligned, in order and intact",
+        arguments: CopyKind.allCases.filter { $0 != .sealedMemfd || SharedRegionBackend.memfd.isAvailable },
+        [256, 1024])
+    func wraparound(kind: CopyKind, capacity: Int) throws {
+        let region = try ring(kind, capacity: capacity)
         defer { try? region.remove() }
         var producer = try SPSCRing.Producer(in: region)
         var consumer = try SPSCRing.Consumer(in: region)
         let maximum = producer.maximumMessageByteCount
-        #expect(maximum == 120)
+        #expect(maximum == capacity / 2 - 8)
         var buffer = [UInt8](repeating: 0, count: maximum)
         var received = [UInt8](repeating: 0, count: maximum)
         var index = 0
         // Each size goes round the ring several times, starting where the last size left
         // off, so records and wrap markers land at every 8-byte position.
         for size in 0...maximum {
-            for _ in 0..<(3 * 256 / (size + 8) + 1) {
+            for _ in 0..<(3 * capacity / (size + 8) + 1) {
                 var sent = 0
                 while true {  // fill until full, then drain
                     for position in 0..<size { buffer[position] = UInt8(truncatingIfNeeded: index + sent + position) }

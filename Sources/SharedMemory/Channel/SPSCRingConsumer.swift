@@ -63,25 +63,29 @@ extension SPSCRing {
             let available = Int(truncatingIfNeeded: knownHead &- tail)
             var offset = Int(truncatingIfNeeded: tail) & (capacity &- 1)
             var skipped = 0
-            var length = (shared.data + offset).load(as: UInt64.self)
-            if length == SPSCRing.wrapMarker {
+            var word = (shared.data + offset).load(as: UInt64.self)
+            if word == SPSCRing.wrapMarker {
                 skipped = capacity &- offset
                 guard offset != 0, skipped < available else {
-                    throw shared.corruptedRecord(length: length, at: tail, head: knownHead)
+                    throw shared.corruptedRecord(length: word, at: tail, head: knownHead)
                 }
                 offset = 0
-                length = shared.data.load(as: UInt64.self)
+                word = shared.data.load(as: UInt64.self)
             }
-            guard length <= UInt64(truncatingIfNeeded: shared.maximumMessageByteCount) else {
-                throw shared.corruptedRecord(length: length, at: tail &+ UInt64(truncatingIfNeeded: skipped), head: knownHead)
+            // The length, and the aligned-payload bit only on a message of at least 128 bytes.
+            let length = word & ~SPSCRing.alignedPayloadFlag
+            guard length <= UInt64(truncatingIfNeeded: shared.maximumMessageByteCount),
+                word == length || length >= UInt64(truncatingIfNeeded: SPSCRing.alignedPayloadMinimum)
+            else {
+                throw shared.corruptedRecord(length: word, at: tail &+ UInt64(truncatingIfNeeded: skipped), head: knownHead)
             }
-            let count = Int(truncatingIfNeeded: length)
-            let record = Shared.recordByteCount(count)
-            guard skipped &+ record <= available, offset &+ record <= capacity else {
-                throw shared.corruptedRecord(length: length, at: tail &+ UInt64(truncatingIfNeeded: skipped), head: knownHead)
+            let end = Shared.recordEnd(offset, word: word)
+            guard skipped &+ (end &- offset) <= available, end <= capacity else {
+                throw shared.corruptedRecord(length: word, at: tail &+ UInt64(truncatingIfNeeded: skipped), head: knownHead)
             }
-            peekedEnd = tail &+ UInt64(truncatingIfNeeded: skipped &+ record)
-            return UnsafeRawBufferPointer(start: shared.data + (offset &+ SPSCRing.recordHeaderByteCount), count: count)
+            peekedEnd = tail &+ UInt64(truncatingIfNeeded: skipped &+ (end &- offset))
+            return UnsafeRawBufferPointer(
+                start: shared.data + Shared.payloadOffset(offset, word: word), count: Int(truncatingIfNeeded: length))
         }
 
         /// Lets the peeked message go. Its room returns to the producer with the next batch

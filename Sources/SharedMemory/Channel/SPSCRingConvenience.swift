@@ -7,7 +7,7 @@ extension SPSCRing {
     /// The layout `openingOrCreating` records in the region's header, so that a region made for
     /// another purpose, or a ring of another capacity, is refused rather than misread.
     static func layout(capacity: Int) throws(SharedMemoryError) -> RegionLayout {
-        try RegionLayout(name: "SharedMemory.SPSCRing", version: 2, payloadByteCount: byteCount(capacity: capacity))
+        try RegionLayout(name: "SharedMemory.SPSCRing", version: 3, payloadByteCount: byteCount(capacity: capacity))
     }
 
     /// Opens the region at `address` holding a ring of `capacity` bytes, creating it and

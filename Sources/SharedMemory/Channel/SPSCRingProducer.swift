@@ -11,8 +11,9 @@ extension SPSCRing {
         @usableFromInline var head: UInt64
         /// The consumer's tail as last read and checked: re-read only when the ring looks full.
         @usableFromInline var knownTail: UInt64
-        /// The record being written between `reserve` and `publish`.
-        @usableFromInline var reservation: (start: UInt64, byteCount: Int)?
+        /// The record being written between `reserve` and `publish`: its data offset, its length
+        /// word, and the head after it.
+        @usableFromInline var reservation: (offset: Int, word: UInt64, end: UInt64)?
 
         /// Attaches to the ring at `offset`, which `SPSCRing.initialize` made.
         ///
@@ -45,11 +46,13 @@ extension SPSCRing {
             // Wrapping arithmetic: every value is bounded by the capacity (checked when attached)
             // and the tail's check, so the fast path carries no overflow check (nor its trap).
             let capacity = shared.capacity
-            let record = Shared.recordByteCount(byteCount)
+            let word = Shared.lengthWord(byteCount, capacity: capacity)
             let position = Int(truncatingIfNeeded: head) & (capacity &- 1)
-            let untilEnd = capacity &- position
             // A record never wraps: if it would, a marker fills the rest and it starts at 0.
-            let needed = record <= untilEnd ? record : untilEnd &+ record
+            var end = Shared.recordEnd(position, word: word)
+            let wraps = end > capacity
+            if wraps { end = capacity &+ Shared.recordEnd(0, word: word) }
+            let needed = end &- position
             if Int(truncatingIfNeeded: head &- knownTail) &+ needed > capacity {
                 let tail = shared.tail.pointee.load(ordering: .acquiring)
                 // Between the tail last seen and the head: never backwards, never past the head.
@@ -59,27 +62,25 @@ extension SPSCRing {
                 knownTail = tail
                 if Int(truncatingIfNeeded: head &- tail) &+ needed > capacity { return nil }
             }
-            var start = head
-            if record > untilEnd {
+            var start = position
+            if wraps {
                 (shared.data + position).storeBytes(of: SPSCRing.wrapMarker, as: UInt64.self)
-                start = head &+ UInt64(truncatingIfNeeded: untilEnd)
+                start = 0
             }
-            reservation = (start, byteCount)
-            let offset = Int(truncatingIfNeeded: start) & (capacity &- 1)
+            reservation = (start, word, head &+ UInt64(truncatingIfNeeded: needed))
             return UnsafeMutableRawBufferPointer(
-                start: shared.data + (offset &+ SPSCRing.recordHeaderByteCount), count: byteCount)
+                start: shared.data + Shared.payloadOffset(start, word: word), count: byteCount)
         }
 
         /// Makes the reserved message visible to the consumer, and wakes it if it announced
         /// that it sleeps.
         @inlinable @inline(__always)
         public mutating func publish() {
-            guard let (start, byteCount) = reservation else { return }
+            guard let (offset, word, end) = reservation else { return }
             reservation = nil
-            let offset = Int(truncatingIfNeeded: start) & (shared.capacity &- 1)
-            (shared.data + offset).storeBytes(of: UInt64(truncatingIfNeeded: byteCount), as: UInt64.self)
+            (shared.data + offset).storeBytes(of: word, as: UInt64.self)
             let previous = head
-            head = start &+ UInt64(truncatingIfNeeded: Shared.recordByteCount(byteCount))
+            head = end
             shared.head.pointee.store(head, ordering: .releasing)
             shared.orderPublicationBeforeSleepCheck()
             // A consumer asleep until the head moves from where it just was.

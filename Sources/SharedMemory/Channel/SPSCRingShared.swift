@@ -51,7 +51,14 @@ extension SPSCRing {
             func atomic<T>(_ field: Int, _ type: T.Type) -> UnsafeMutablePointer<Atomic<T>> {
                 (header + field).bindMemory(to: Atomic<T>.self, capacity: 1)
             }
-            guard atomic(0, UInt64.self).pointee.load(ordering: .acquiring) == SPSCRing.identifier else {
+            let identifier = atomic(0, UInt64.self).pointee.load(ordering: .acquiring)
+            if let version = SPSCRing.earlierIdentifiers[identifier] {
+                throw SharedMemoryError(
+                    code: .layoutMismatch, operation: operation, address: region.address.description,
+                    message: "the ring at offset \(offset) has layout \(version); this library speaks layout 3",
+                    hint: "build both sides with the same SharedMemory version, or make the ring anew")
+            }
+            guard identifier == SPSCRing.identifier else {
                 throw SharedMemoryError(
                     code: .layoutMismatch, operation: operation, address: region.address.description,
                     message: "no initialized ring at offset \(offset)",
@@ -183,13 +190,34 @@ extension SPSCRing {
         /// The largest message this ring carries: `capacity / 2 - 8`.
         @usableFromInline let maximumMessageByteCount: Int
 
-        /// A record's bytes: the length word and the message rounded up to 8. Wrapping
-        /// arithmetic: callers pass at most `maximumMessageByteCount`, so nothing overflows, and
-        /// the fast path carries no overflow check (nor its trap).
+        /// The length word of a message: with the aligned-payload bit for a message of 128 bytes
+        /// or more whose record fits wherever it starts (its bytes rounded to 8 at most
+        /// `capacity / 2 - 64`). Callers pass at most `maximumMessageByteCount`.
         @inlinable
-        static func recordByteCount(_ messageByteCount: Int) -> Int {
-            SPSCRing.recordHeaderByteCount &+ ((messageByteCount &+ 7) & ~7)
+        static func lengthWord(_ messageByteCount: Int, capacity: Int) -> UInt64 {
+            let word = UInt64(truncatingIfNeeded: messageByteCount)
+            return messageByteCount >= SPSCRing.alignedPayloadMinimum && padded(messageByteCount) <= capacity / 2 &- 64
+                ? word | SPSCRing.alignedPayloadFlag : word
         }
+
+        /// Where the message of the record at data offset `offset` starts.
+        @inlinable
+        static func payloadOffset(_ offset: Int, word: UInt64) -> Int {
+            let packed = offset &+ SPSCRing.recordHeaderByteCount
+            return word & SPSCRing.alignedPayloadFlag == 0 ? packed : (packed &+ 63) & ~63
+        }
+
+        /// Where the record at data offset `offset` ends. Wrapping arithmetic: callers pass a
+        /// checked length (at most `maximumMessageByteCount`) and an offset inside the ring, so
+        /// nothing overflows, and the fast path carries no overflow check (nor its trap).
+        @inlinable
+        static func recordEnd(_ offset: Int, word: UInt64) -> Int {
+            payloadOffset(offset, word: word) &+ padded(Int(truncatingIfNeeded: word & ~SPSCRing.alignedPayloadFlag))
+        }
+
+        /// A message's bytes rounded up to 8.
+        @inlinable
+        static func padded(_ byteCount: Int) -> Int { (byteCount &+ 7) & ~7 }
 
         /// The error for a message larger than the ring can ever carry (the cold path).
         @usableFromInline @inline(never)
@@ -302,7 +330,8 @@ extension SPSCRing {
             }
             return .corrupted(
                 "SPSCRing.Consumer", region.address, field: "record length at data offset \(offset)", value: length,
-                rule: "a message is at most \(maximumMessageByteCount) bytes and its record must lie inside the ring and "
+                rule: "a message is at most \(maximumMessageByteCount) bytes (bit 63 marks one of at least "
+                    + "\(SPSCRing.alignedPayloadMinimum) bytes, 64-byte aligned) and its record must lie inside the ring and "
                     + "before the head (\(head))")
         }
     }
