@@ -43,8 +43,10 @@ public final class Notifier: @unchecked Sendable {
         }
         let (word, bit) = (eventID / 64, UInt64(1) << UInt64(eventID % 64))
         var reached = 0
-        for listener in service.registry.listeners where try listener.record() != nil {
-            try listener.post(bit, inWord: word)
+        let listeners = service.registry.listeners
+        // By index: an unoptimized build's array iterator allocates per element (the allocation probe).
+        for index in listeners.indices where try listeners[index].record() != nil {
+            try listeners[index].post(bit, inWord: word)
             reached += 1
         }
         return reached

@@ -10,9 +10,14 @@ import Synchronization
 /// entries are chunk indices (u32). Every value read is checked: the tail never passes the head,
 /// the head is never more than the capacity ahead, an index names a chunk of the pool.
 struct ChunkQueue {
-    let memory: ServiceMemory
-    let offset: Int
+    // Pointers and integers only, so that taking a queue out of a port's array per message costs
+    // no reference counting; the port that holds the queue keeps the region mapped.
+    let head: UnsafeMutablePointer<Atomic<UInt64>>
+    let tail: UnsafeMutablePointer<Atomic<UInt64>>
+    let slots: UnsafeMutablePointer<Atomic<UInt32>>
     let capacity: UInt64
+    let chunkCount: UInt32
+    unowned(unsafe) let region: any SharedRegion
 
     init(_ memory: ServiceMemory, publisher: Int, subscriber: Int) {
         self.init(memory, offset: memory.layout.queue(publisher: publisher, subscriber: subscriber))
@@ -20,17 +25,17 @@ struct ChunkQueue {
 
     /// A queue of the layout's shape (`queueStride` bytes) at `offset`, outside the layout's queues.
     init(_ memory: ServiceMemory, offset: Int) {
-        self.memory = memory
-        self.offset = offset
+        head = memory.atomic64(offset + ServiceLayout.Queue.head)
+        tail = memory.atomic64(offset + ServiceLayout.Queue.tail)
+        slots = memory.atomic32(offset + ServiceLayout.queueSlotsOffset)
         capacity = UInt64(memory.configuration.subscriberBufferCapacity)
+        chunkCount = UInt32(memory.layout.chunkCount)
+        region = memory.region
     }
-
-    var head: UnsafeMutablePointer<Atomic<UInt64>> { memory.atomic64(offset + ServiceLayout.Queue.head) }
-    var tail: UnsafeMutablePointer<Atomic<UInt64>> { memory.atomic64(offset + ServiceLayout.Queue.tail) }
 
     @inline(__always)
     func slot(_ position: UInt64) -> UnsafeMutablePointer<Atomic<UInt32>> {
-        memory.atomic32(offset + ServiceLayout.queueSlotsOffset + Int(truncatingIfNeeded: position % capacity) * 4)
+        slots + Int(truncatingIfNeeded: position % capacity)
     }
 
     /// Entries waiting (sequentially consistent loads: the sleep check pairs them with the flag).
@@ -67,10 +72,10 @@ struct ChunkQueue {
             if self.tail.pointee.compareExchange(
                 expected: tail, desired: tail &+ 1, ordering: .sequentiallyConsistent
             ).exchanged {
-                guard chunk < UInt32(memory.layout.chunkCount) else {
+                guard chunk < chunkCount else {
                     throw .corrupted(
-                        "Subscriber.receive", memory.address, field: "queue entry \(tail)", value: chunk,
-                        rule: "a chunk index is below \(memory.layout.chunkCount)")
+                        "Subscriber.receive", region.address, field: "queue entry \(tail)", value: chunk,
+                        rule: "a chunk index is below \(chunkCount)")
                 }
                 return Int(chunk)
             }
@@ -85,7 +90,7 @@ struct ChunkQueue {
 
     func corrupted(head: UInt64, tail: UInt64) -> SharedMemoryError {
         .corrupted(
-            "PublishSubscribeService.queue", memory.address, field: "queue head", value: head,
+            "PublishSubscribeService.queue", region.address, field: "queue head", value: head,
             rule: "it must be from 0 to \(capacity) entries ahead of the tail (\(tail))")
     }
 }

@@ -29,13 +29,9 @@ struct History {
         }
     }
 
-    /// Enters `chunk` (held with `bit`), letting the oldest go when full; with no history, lets
-    /// `chunk` go at once.
+    /// Enters `chunk` (held with `bit`), letting the oldest go when full. Only a publisher with a
+    /// history (`capacity` above 0) keeps its bit on the chunks it sends, and enters them.
     func enter(_ chunk: Int, bit: UInt64, pool: ChunkPool) {
-        guard capacity > 0 else {
-            pool.release(chunk, bit)
-            return
-        }
         let total = count.pointee.load(ordering: .relaxed)
         if total >= UInt64(capacity) {
             let oldest = entry(total).pointee.load(ordering: .relaxed)

@@ -63,6 +63,14 @@ inline futexWake(word, asleep) {
     atomic { word++; asleep = 0 }
 }
 
+// Only the waker that takes the sleeper's flag back (1 to 0) wakes it: one system call per sleep.
+inline wakeSleeper(flag, word, asleep) {
+    if
+    :: atomic { flag == 1 -> flag = 0 }; futexWake(word, asleep)
+    :: else -> skip
+    fi
+}
+
 inline put(c) {
     do
     :: atomic { t = top; g = tag };
@@ -151,7 +159,7 @@ retry:
           goto retry
        :: else -> skip
        fi;
-       holders[c] = (1 << S) - 1 | PUBBIT(p);
+       holders[c] = (1 << S) - 1;          // no history: the publisher keeps no bit once it sends
        s = 0;
        do
        :: s == S -> break
@@ -160,13 +168,12 @@ retry:
           qhead[QUEUE(s, p)]++;
           s++
        od;
-       release(c, PUBBIT(p));              // no history
        lock = 0;
        s = 0;
        do
        :: s == S -> break
        :: else ->
-          if :: subSleeping[s] -> futexWake(subWake[s], subAsleep[s]) :: else -> skip fi;
+          wakeSleeper(subSleeping[s], subWake[s], subAsleep[s]);
           s++
        od;
        sample++
@@ -191,7 +198,7 @@ proctype subscriber(byte s) {
           if
           :: c != EMPTY ->
              got = 1;
-             if :: pubSleeping[p] -> futexWake(pubWake[p], pubAsleep[p]) :: else -> skip fi;
+             wakeSleeper(pubSleeping[p], pubWake[p], pubAsleep[p]);
              assert(holders[c] & (1 << s));
              assert(data[c] / 16 == p);
              if

@@ -27,8 +27,9 @@ public final class Publisher: @unchecked Sendable {
     let sentCount: UnsafeMutablePointer<Atomic<UInt64>>
     var loanOutstanding = false
 
-    /// How a blocked publisher waits by default: re-reads of the full queue before it sleeps.
-    public static let defaultWaitStrategy = SpinThenWait(spins: 4096)
+    /// How a blocked publisher waits by default: re-reads of the full queue before it sleeps (tens
+    /// of microseconds, as `SPSCRing.defaultWaitStrategy`).
+    public static let defaultWaitStrategy = SpinThenWait(spins: 32768)
 
     /// Attaches a publisher, taking a free slot of the registry (under the service's lock, after
     /// cleaning the ports of dead processes).
@@ -206,10 +207,16 @@ public final class Publisher: @unchecked Sendable {
                     }
                 }
                 // The chunk is this publisher's alone until the first push: its holders become every
-                // receiver's bit and this publisher's (kept while it is in the history).
-                pool.holders(chunk).pointee.store(subscribers | bit, ordering: .releasing)
+                // receiver's bit, and this publisher's only while it keeps the chunk in its history
+                // (without one, no bit to clear afterwards: one atomic operation less per sample).
+                let keeps = history.capacity > 0
+                pool.holders(chunk).pointee.store(subscribers | (keeps ? bit : 0), ordering: .releasing)
                 for subscriber in Bits(subscribers) { try queues[subscriber].push(chunk) }
-                history.enter(chunk, bit: bit, pool: pool)
+                if keeps {
+                    history.enter(chunk, bit: bit, pool: pool)
+                } else if subscribers == 0 {
+                    pool.put(chunk)
+                }
                 sentCount.pointee.store(sentCount.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
                 return .delivered(subscribers: subscribers)
             }
@@ -217,10 +224,8 @@ public final class Publisher: @unchecked Sendable {
             case .delivered(let subscribers):
                 // After each push's sequentially consistent store: a subscriber that announced sleep
                 // before it is seen here, or saw the push in its re-check (PublishSubscribe.pml).
-                for subscriber in Bits(subscribers)
-                where subscriberSleeping[subscriber].pointee.load(ordering: .sequentiallyConsistent) != 0 {
-                    subscriberWake[subscriber].wrappingAdd(1)
-                    subscriberWake[subscriber].wakeAll()
+                for subscriber in Bits(subscribers) {
+                    ServiceMemory.wake(subscriberSleeping[subscriber], subscriberWake[subscriber])
                 }
                 return true
             case .full(let subscriber):

@@ -48,4 +48,18 @@ struct ServiceMemory: @unchecked Sendable {
         defer { try? lock.unlock() }
         return try body()
     }
+
+    /// Wakes a port that announced it sleeps (its flag 1): only the caller that takes the flag
+    /// back (compare-and-swap 1 to 0) bumps the port's wake word and calls `futex(FUTEX_WAKE)`,
+    /// so a sleep costs one system call however many ports see it, and a port already woken
+    /// that has not run yet (a busy machine) costs the senders none. Called after the caller's
+    /// sequentially consistent publication of the work (PublishSubscribe.pml).
+    @inline(__always)
+    static func wake(_ sleeping: UnsafeMutablePointer<Atomic<UInt32>>, _ word: FutexWord) {
+        guard sleeping.pointee.load(ordering: .sequentiallyConsistent) == 1,
+            sleeping.pointee.compareExchange(expected: 1, desired: 0, ordering: .sequentiallyConsistent).exchanged
+        else { return }
+        word.wrappingAdd(1)
+        word.wakeAll()
+    }
 }

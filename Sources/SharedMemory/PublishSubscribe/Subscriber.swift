@@ -30,8 +30,9 @@ public final class Subscriber: @unchecked Sendable {
     /// The publisher whose queue is read first next time (round robin between publishers).
     var nextPublisher = 0
 
-    /// How a subscriber waits by default: re-reads of its queues before it sleeps.
-    public static let defaultWaitStrategy = SpinThenWait(spins: 4096)
+    /// How a subscriber waits by default: re-reads of its queues before it sleeps (tens of
+    /// microseconds, as `SPSCRing.defaultWaitStrategy`: a busy publisher's hiccups do not put it to sleep).
+    public static let defaultWaitStrategy = SpinThenWait(spins: 32768)
 
     /// Attaches a subscriber, taking a free slot of the registry (under the service's lock,
     /// after cleaning the ports of dead processes), and queues each publisher's history for it.
@@ -112,10 +113,7 @@ public final class Subscriber: @unchecked Sendable {
             nextPublisher = publisher &+ 1 == publishers ? 0 : publisher &+ 1
             // After the tail's sequentially consistent exchange: a publisher that announced it
             // waits for room is seen here, or saw the room in its re-check.
-            if wakesPublishers && publisherSleeping[publisher].pointee.load(ordering: .sequentiallyConsistent) != 0 {
-                publisherWake[publisher].wrappingAdd(1)
-                publisherWake[publisher].wakeAll()
-            }
+            if wakesPublishers { ServiceMemory.wake(publisherSleeping[publisher], publisherWake[publisher]) }
             let length = pool.length(chunk).pointee.load(ordering: .relaxed)
             guard length <= UInt32(memory.configuration.payloadByteCount) else {
                 pool.release(chunk, bit)
