@@ -15,7 +15,8 @@ struct CompareCommand: ParsableCommand {
             and System V message queue as baselines); the process mutex against glibc's process-shared \
             pthread mutex (uncontended, and handed between two processes); SPSC ring throughput (against \
             the limit ring, a pipe and a socket pair, with futex calls per 1,000 messages), the ring's \
-            size curve from 8 B to 1 MiB, and zero-copy hand-over. \
+            size curve from 8 B to 1 MiB, zero-copy hand-over, publish-subscribe (1 -> 1 and 1 -> 4 against \
+            the ring, hand-over against the ring's) and the event round trip against C's futex. \
             Each figure: median, p99, C's median and the ratio. Progress goes to stderr.
             """)
 

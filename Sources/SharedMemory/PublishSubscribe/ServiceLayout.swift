@@ -7,8 +7,8 @@
 /// | configuration | 64 bytes: the fields of `ServiceConfiguration` |
 /// | lock | a `ProcessMutex`: attaching, detaching, cleaning and delivering take it |
 /// | pool | the free list's head (u64: tag and index) |
-/// | publisher ports | 64 bytes each: port word, sleeping flag, wake word, sent count, history count |
-/// | subscriber ports | 64 bytes each: port word, sleeping flag, wake word, received count |
+/// | publisher ports | 128 bytes each: port word, sleeping flag, wake word; then, on a line of their own, sent count, history count |
+/// | subscriber ports | 128 bytes each: port word, sleeping flag, wake word; then, on a line of their own, received count |
 /// | histories | per publisher, `historyCapacity` chunk indices (u32) |
 /// | queues | per subscriber and publisher: head, tail (u64, a cache line each), `subscriberBufferCapacity` chunk indices |
 /// | chunk records | per chunk 16 bytes: holders (u64, one bit per port), length (u32), next free (u32) |
@@ -31,18 +31,20 @@ struct ServiceLayout: Sendable {
     /// The region's size: the header and everything above.
     let totalByteCount: Int
 
-    static let portStride = 64
+    /// Two cache lines: what other ports read per sample (port word, sleeping flag), and the
+    /// counters its owner writes per sample, apart, so that counting costs the readers no miss.
+    static let portStride = 128
     static let chunkRecordStride = 16
     static let queueSlotsOffset = 128
     static let layoutName = "SharedMemory.PublishSubscribe"
-    static let layoutVersion: UInt32 = 1
+    static let layoutVersion: UInt32 = 2
 
     enum Port {
         static let word = 0
         static let sleeping = 8
         static let wake = 12
-        static let messages = 16
-        static let historyCount = 24
+        static let messages = 64
+        static let historyCount = 72
     }
 
     enum Queue {

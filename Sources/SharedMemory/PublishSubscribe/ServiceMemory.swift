@@ -55,10 +55,12 @@ struct ServiceMemory: @unchecked Sendable {
     /// that has not run yet (a busy machine) costs the senders none. Called after the caller's
     /// sequentially consistent publication of the work (PublishSubscribe.pml).
     @inline(__always)
-    static func wake(_ sleeping: UnsafeMutablePointer<Atomic<UInt32>>, _ word: FutexWord) {
+    static func wake(_ sleeping: UnsafeMutablePointer<Atomic<UInt32>>, _ word: @autoclosure () -> FutexWord) {
         guard sleeping.pointee.load(ordering: .sequentiallyConsistent) == 1,
             sleeping.pointee.compareExchange(expected: 1, desired: 0, ordering: .sequentiallyConsistent).exchanged
         else { return }
+        // The word only now: taking it out of the port's array retains its region.
+        let word = word()
         word.wrappingAdd(1)
         word.wakeAll()
     }
