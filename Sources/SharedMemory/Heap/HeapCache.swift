@@ -39,8 +39,9 @@ final class HeapCache: @unchecked Sendable {
 
     /// The thread that uses the cache (`pthread_self`), 0 before one did.
     let thread = Atomic<UInt>(0)
-    /// The slot this attachment owns, once it claimed one.
+    /// The slot this attachment owns, once it claimed one, and its first byte.
     var slot: Int?
+    var slotBase: Int?
     /// Every slot was owned by a live process when this attachment tried.
     var unavailable = false
     var cachedBytes = 0
@@ -63,10 +64,80 @@ final class HeapCache: @unchecked Sendable {
         return bound == 0 && thread.compareExchange(expected: 0, desired: me, ordering: .acquiring).exchanged
     }
 
+    /// The heap's first block and end, as region offsets.
+    private let firstBlock: Int
+    private let end: Int
+
     init(words: HeapWords, mutex: ProcessMutex) {
         self.words = words
         self.mutex = mutex
         limit = min(32 << 10, (words.end - words.start) / 64)
+        firstBlock = words.start + HeapLayout.firstBlock
+        end = words.end
+    }
+
+    @inline(__always)
+    private func word(_ offset: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        (words.base + offset).assumingMemoryBound(to: Atomic<UInt64>.self)
+    }
+
+    /// A cached allocation's fast path: the payload of a block of `need` bytes off this slot's
+    /// list, or nil for the checked path (another thread, no slot yet, an empty list, or a head
+    /// that fails a check, which the checked path then reports). Every offset it follows is
+    /// checked against the heap's bounds first; no reference counting, no lock.
+    @inline(__always)
+    func pop(need: Int) -> Int? {
+        guard need <= Self.largestBlock, isMine, let slot, let slotBase else { return nil }
+        let head = slotBase + Field.heads + 8 &* ((need &- HeapLayout.minimumBlock) >> 4)
+        let raw = word(head).pointee.load(ordering: .acquiring)
+        let block = Int(truncatingIfNeeded: raw)
+        guard raw != 0, raw <= UInt64(end &- need), block >= firstBlock, (block &- firstBlock) & 15 == 0,
+            word(block).pointee.load(ordering: .acquiring) == UInt64(need),
+            word(block + 8).pointee.load(ordering: .acquiring) == Self.tag(block, need, slot)
+        else { return nil }
+        word(head).pointee.store(word(block + HeapLayout.blockHeader).pointee.load(ordering: .acquiring), ordering: .releasing)
+        word(block + 8).pointee.store(HeapLayout.tag(free: false, block: block, size: need), ordering: .releasing)
+        count(-need, -1, slotBase)
+        return block + HeapLayout.blockHeader
+    }
+
+    /// A cached deallocation's fast path: whether the allocated block whose payload is at
+    /// `payload` went onto this slot's list; false for the checked path.
+    @inline(__always)
+    func push(payload: Int64) -> Bool {
+        guard isMine, let slot, let slotBase else { return false }
+        let block = Int(truncatingIfNeeded: payload) &- HeapLayout.blockHeader
+        guard block >= firstBlock, block <= end &- HeapLayout.minimumBlock, (block &- firstBlock) & 15 == 0 else {
+            return false
+        }
+        let raw = word(block).pointee.load(ordering: .acquiring)
+        let size = Int(truncatingIfNeeded: raw)
+        guard raw >= UInt64(HeapLayout.minimumBlock), raw <= UInt64(Self.largestBlock), size & 15 == 0,
+            size <= end &- block, cachedBytes &+ size <= limit,
+            word(block + 8).pointee.load(ordering: .acquiring) == HeapLayout.tag(free: false, block: block, size: size)
+        else { return false }
+        let head = slotBase + Field.heads + 8 &* ((size &- HeapLayout.minimumBlock) >> 4)
+        // Link, tag, head: killed between any two, the tag still says whose the block is.
+        word(block + HeapLayout.blockHeader).pointee.store(word(head).pointee.load(ordering: .acquiring), ordering: .releasing)
+        word(block + 8).pointee.store(Self.tag(block, size, slot), ordering: .releasing)
+        word(head).pointee.store(UInt64(block), ordering: .releasing)
+        count(size, 1, slotBase)
+        return true
+    }
+
+    /// The tag of a block of `size` bytes at `block` that slot `slot` caches.
+    @inline(__always)
+    static func tag(_ block: Int, _ size: Int, _ slot: Int) -> UInt64 {
+        HeapLayout.tag(state: HeapLayout.cachedState &+ UInt64(slot), block: block, size: size)
+    }
+
+    /// Counts `bytes` and `blocks` more cached, here and in the slot (where statistics read them).
+    @inline(__always)
+    func count(_ bytes: Int, _ blocks: Int, _ slotBase: Int) {
+        cachedBytes &+= bytes
+        cachedBlocks &+= blocks
+        word(slotBase + Field.cachedBytes).pointee.store(UInt64(truncatingIfNeeded: cachedBytes), ordering: .releasing)
+        word(slotBase + Field.cachedBlocks).pointee.store(UInt64(truncatingIfNeeded: cachedBlocks), ordering: .releasing)
     }
 
     deinit {
@@ -91,7 +162,8 @@ extension SharedHeap {
     }
 
     /// A block of `need` bytes from this attachment's cache (refilled from the heap when
-    /// empty): its payload, or nil when the cache cannot serve (busy, no slot, too small).
+    /// empty), checked: its payload, or nil when the cache cannot serve (another thread's, no
+    /// slot, a large block). `HeapCache.pop` is the fast path in front of it.
     @inline(__always)
     func allocateCached(need: Int, _ operation: String) throws(SharedMemoryError) -> Int? {
         guard need <= HeapCache.largestBlock, let cache, cache.isMine, let slot = try ownSlot(cache, operation) else {
@@ -103,12 +175,12 @@ extension SharedHeap {
         let block = try cachedBlock(first, slot: slot, size: need, operation)
         try words.store(try words.load(block + HeapLayout.blockHeader, operation), at: head, operation)
         try words.store(HeapLayout.tag(free: false, block: block, size: need), at: block + 8, operation)
-        try countCached(-need, -1, slot, cache, operation)
+        cache.count(-need, -1, cacheSlot(slot))
         return block + HeapLayout.blockHeader
     }
 
-    /// Takes the allocated `block` into this attachment's cache; false when the cache cannot
-    /// (busy, no slot, full, a large block).
+    /// Takes the allocated `block` into this attachment's cache, checked; false when the cache
+    /// cannot (another thread's, no slot, full, a large block). `HeapCache.push` is the fast path.
     @inline(__always)
     func deallocateCached(_ block: HeapBlock, _ operation: String) throws(SharedMemoryError) -> Bool {
         guard block.size <= HeapCache.largestBlock, let cache, cache.isMine,
@@ -117,26 +189,12 @@ extension SharedHeap {
         let head = cacheSlot(slot) + HeapCache.Field.heads + 8 * ((block.size - HeapLayout.minimumBlock) / HeapLayout.granule)
         // Link, tag, head: killed between any two, the tag still says whose the block is.
         try words.store(try words.load(head, operation), at: block.linkOffset, operation)
-        try words.store(cachedTag(block.offset, block.size, slot), at: block.offset + 8, operation)
+        try words.store(HeapCache.tag(block.offset, block.size, slot), at: block.offset + 8, operation)
         try words.store(UInt64(block.offset), at: head, operation)
-        try countCached(block.size, 1, slot, cache, operation)
+        cache.count(block.size, 1, cacheSlot(slot))
         return true
     }
 
-    @inline(__always)
-    private func cachedTag(_ block: Int, _ size: Int, _ slot: Int) -> UInt64 {
-        HeapLayout.tag(state: HeapLayout.cachedState + UInt64(slot), block: block, size: size)
-    }
-
-    @inline(__always)
-    private func countCached(_ bytes: Int, _ blocks: Int, _ slot: Int, _ cache: HeapCache, _ operation: String)
-        throws(SharedMemoryError)
-    {
-        cache.cachedBytes += bytes
-        cache.cachedBlocks += blocks
-        try words.store(UInt64(cache.cachedBytes), at: cacheSlot(slot) + HeapCache.Field.cachedBytes, operation)
-        try words.store(UInt64(cache.cachedBlocks), at: cacheSlot(slot) + HeapCache.Field.cachedBlocks, operation)
-    }
 
     /// The block a list of slot `slot` names, which must be cached there at `size`.
     @inline(__always)
@@ -145,7 +203,7 @@ extension SharedHeap {
         let block = Int(truncatingIfNeeded: raw)
         guard raw <= UInt64(words.end - size), block >= first, (block - first) % HeapLayout.granule == 0,
             try words.load(block, operation) == UInt64(size),
-            try words.load(block + 8, operation) == cachedTag(block, size, slot)
+            try words.load(block + 8, operation) == HeapCache.tag(block, size, slot)
         else {
             throw .corrupted(
                 operation, region.address, field: "a link of cache slot \(slot)'s list of \(size)-byte blocks",
@@ -162,6 +220,7 @@ extension SharedHeap {
         if cache.unavailable { return nil }
         let claimed = try withLockedHeap(operation) { (log) throws(SharedMemoryError) in try claimSlot(&log, operation) }
         cache.slot = claimed
+        cache.slotBase = claimed.map(cacheSlot)
         cache.unavailable = claimed == nil
         return claimed
     }
@@ -247,7 +306,7 @@ extension SharedHeap {
                 var block = chunk + firstSize
                 for index in 1..<count {
                     try words.store(UInt64(need), at: block, operation)
-                    try words.store(cachedTag(block, need, slot), at: block + 8, operation)
+                    try words.store(HeapCache.tag(block, need, slot), at: block + 8, operation)
                     try words.store(index == count - 1 ? 0 : UInt64(block + need), at: block + HeapLayout.blockHeader, operation)
                     block += need
                 }
@@ -260,7 +319,7 @@ extension SharedHeap {
         }
         let firstSize = Int(try words.load(chunk, operation))
         try words.store(UInt64(chunk + firstSize), at: head, operation)
-        try countCached((count - 1) * need, count - 1, slot, cache, operation)
+        cache.count((count - 1) * need, count - 1, cacheSlot(slot))
         return chunk + HeapLayout.blockHeader
     }
 

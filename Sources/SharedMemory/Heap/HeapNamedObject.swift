@@ -24,11 +24,42 @@ public struct HeapObjectType: Sendable, Hashable, Codable, CustomStringConvertib
     /// `String(reflecting:)` walks the type's metadata each time: worked out once per type.
     private static let defaultNames = Mutex<[ObjectIdentifier: String]>([:])
 
+    /// A type and its default name, never freed once published in `recentNames`.
+    private final class NameBox: Sendable {
+        let type: ObjectIdentifier
+        let name: String
+        init(_ type: ObjectIdentifier, _ name: String) { (self.type, self.name) = (type, name) }
+    }
+
+    /// 64 slots, by the type's metadata address, each 0 or a `NameBox` that stays: `find` reads
+    /// its type's name here without a lock. A type whose slot another took uses `defaultNames`.
+    private nonisolated(unsafe) static let recentNames: UnsafeMutablePointer<Atomic<UInt>> = {
+        let slots = UnsafeMutablePointer<Atomic<UInt>>.allocate(capacity: 64)
+        for index in 0..<64 { (slots + index).initialize(to: Atomic(0)) }
+        return slots
+    }()
+
     private static func defaultName<T>(_ type: T.Type) -> String {
         let key = ObjectIdentifier(T.self)
-        if let name = defaultNames.withLock({ $0[key] }) { return name }
-        let name = String(reflecting: T.self)
-        defaultNames.withLock { $0[key] = name }
+        let slot = recentNames + Int((UInt(bitPattern: key) >> 4) & 63)
+        let published = slot.pointee.load(ordering: .acquiring)
+        if published != 0, let pointer = UnsafeRawPointer(bitPattern: published),
+            let name = Unmanaged<NameBox>.fromOpaque(pointer)._withUnsafeGuaranteedRef({ $0.type == key ? $0.name : nil })
+        {
+            return name
+        }
+        let name: String
+        if let known = defaultNames.withLock({ $0[key] }) {
+            name = known
+        } else {
+            name = String(reflecting: T.self)
+            defaultNames.withLock { $0[key] = name }
+        }
+        if published == 0 {
+            let box = Unmanaged.passRetained(NameBox(key, name))
+            let bits = UInt(bitPattern: box.toOpaque())
+            if !slot.pointee.compareExchange(expected: 0, desired: bits, ordering: .releasing).exchanged { box.release() }
+        }
         return name
     }
 

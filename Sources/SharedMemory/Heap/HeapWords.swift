@@ -13,7 +13,8 @@ struct HeapWords: @unchecked Sendable {
     /// The heap's first byte and the byte past its last, as region offsets.
     let start: Int
     let end: Int
-    private let base: UnsafeMutableRawPointer
+    /// Where region offset 0 would be: only ever added to an offset checked against the heap's bounds.
+    let base: UnsafeMutableRawPointer
 
     init(region: any SharedRegion, start: Int, end: Int) throws(SharedMemoryError) {
         let first = try RegionSlot.pointer(

@@ -152,7 +152,7 @@ public struct SharedArray<Element: BitwiseCopyable>: Sendable {
     /// `SharedArray` values for it then get `.corrupted` or `.notFound`.
     public func destroy() throws(SharedMemoryError) {
         let operation = "SharedArray.destroy"
-        try locked(operation) { (state, log) throws(SharedMemoryError) in
+        try locked(operation, changingNames: true) { (state, log) throws(SharedMemoryError) in
             if state.storage != 0 {
                 try heap.release(try heap.allocatedBlock(payload: state.storage, role: "the array's storage", operation), &log, operation)
             }
@@ -168,10 +168,10 @@ public struct SharedArray<Element: BitwiseCopyable>: Sendable {
         var count: Int
     }
 
-    private func locked<R>(_ operation: String, _ body: (State, inout HeapUndoLog) throws(SharedMemoryError) -> R)
-        throws(SharedMemoryError) -> R
-    {
-        try heap.withLockedHeap(operation) { (log) throws(SharedMemoryError) in
+    private func locked<R>(
+        _ operation: String, changingNames: Bool = false, _ body: (State, inout HeapUndoLog) throws(SharedMemoryError) -> R
+    ) throws(SharedMemoryError) -> R {
+        try heap.withLockedHeap(operation, changingNames: changingNames) { (log) throws(SharedMemoryError) in
             try body(try state(operation), &log)
         }
     }

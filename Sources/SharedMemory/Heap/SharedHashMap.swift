@@ -147,7 +147,7 @@ public struct SharedHashMap<Key: SharedHashMapKey, Value: BitwiseCopyable>: Send
     /// processes' `SharedHashMap` values for it then get `.notFound` or `.corrupted`.
     public func destroy() throws(SharedMemoryError) {
         let operation = "SharedHashMap.destroy"
-        try locked(operation) { (table, log) throws(SharedMemoryError) in
+        try locked(operation, changingNames: true) { (table, log) throws(SharedMemoryError) in
             // Each entry on its own commit: a kill part-way leaves a smaller map.
             var table = table
             for entry in try table.entries(operation) {
@@ -166,10 +166,10 @@ public struct SharedHashMap<Key: SharedHashMapKey, Value: BitwiseCopyable>: Send
         }
     }
 
-    private func locked<R>(_ operation: String, _ body: (HeapNameTable, inout HeapUndoLog) throws(SharedMemoryError) -> R)
-        throws(SharedMemoryError) -> R
-    {
-        try heap.withLockedHeap(operation) { (log) throws(SharedMemoryError) in
+    private func locked<R>(
+        _ operation: String, changingNames: Bool = false, _ body: (HeapNameTable, inout HeapUndoLog) throws(SharedMemoryError) -> R
+    ) throws(SharedMemoryError) -> R {
+        try heap.withLockedHeap(operation, changingNames: changingNames) { (log) throws(SharedMemoryError) in
             try container.check(in: heap, magic: Self.magic, operation)
             return try body(try HeapNameTable(root: container.header + 8, in: heap, operation), &log)
         }

@@ -18,8 +18,11 @@ extension SharedHeap {
                 message: "cannot allocate \(byteCount) bytes aligned to \(alignment) in a heap of \(self.byteCount) bytes",
                 hint: "give a byteCount from 0 to the heap's size and an alignment that is a power of two")
         }
-        if alignment <= HeapLayout.granule, let payload = try allocateCached(need: Self.need(byteCount), operation) {
-            return RegionOffset(byteOffset: payload)
+        if alignment <= HeapLayout.granule {
+            if let payload = unretainedCache?._withUnsafeGuaranteedRef({ $0.pop(need: Self.need(byteCount)) }) {
+                return RegionOffset(byteOffset: payload)
+            }
+            if let payload = try allocateCached(need: Self.need(byteCount), operation) { return RegionOffset(byteOffset: payload) }
         }
         return try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
             do throws(SharedMemoryError) {
@@ -71,6 +74,7 @@ extension SharedHeap {
     ///   heap holds a value it never writes.
     public func deallocate(_ allocation: RegionOffset<UInt8>) throws(SharedMemoryError) {
         let operation = "SharedHeap.deallocate"
+        if unretainedCache?._withUnsafeGuaranteedRef({ $0.push(payload: allocation.byteOffset) }) == true { return }
         // An allocated block's header changes only when it is deallocated: read without the lock.
         let block = try liveBlock(allocation, operation)
         if try deallocateCached(block, operation) { return }
@@ -190,11 +194,13 @@ extension SharedHeap {
     }
 
     /// Runs `body` holding the heap's mutex: rolls back what a dead holder left half-done
-    /// first, commits `body`'s writes after it, and rolls them back if it throws. Inlined: a
-    /// call copies the heap (retaining its region) for the closure's context.
+    /// first, commits `body`'s writes after it, and rolls them back if it throws. With
+    /// `changingNames`, the name version is odd from before `body` until after the commit or
+    /// roll-back, for `find`'s readers without the lock (`HeapNameReader`). Inlined: a call
+    /// copies the heap (retaining its region) for the closure's context.
     @inline(__always)
     func withLockedHeap<R>(
-        _ operation: String, _ body: (inout HeapUndoLog) throws(SharedMemoryError) -> R
+        _ operation: String, changingNames: Bool = false, _ body: (inout HeapUndoLog) throws(SharedMemoryError) -> R
     ) throws(SharedMemoryError) -> R {
         var log = HeapUndoLog(words: words)
         guard let acquisition = try mutex.lock(timeout: lockTimeout) else {
@@ -204,12 +210,17 @@ extension SharedHeap {
                     + "in a pid namespace where ProcessMutex cannot tell whether it lives",
                 hint: "retry, or give a longer lockTimeout; if no process uses the heap, re-initialize it")
         }
+        let version = offset + HeapLayout.nameVersion
         if acquisition == .acquiredPreviousOwnerDied {
             do {
+                // The dead holder may have been changing names: odd while they are put back.
+                let odd = try words.load(version, operation) | 1
+                try words.store(odd, at: version, operation)
                 if try log.rollBack(operation) > 0 {
                     let recoveries = offset + HeapLayout.Field.recoveries
                     try words.store(try words.load(recoveries, operation) &+ 1, at: recoveries, operation)
                 }
+                try words.store(odd &+ 1, at: version, operation)
             } catch {
                 // Unrepaired: the mutex becomes unrecoverable, and nobody trusts the heap again.
                 try? mutex.unlock()
@@ -222,13 +233,20 @@ extension SharedHeap {
                 operation, region.address, field: "the heap's undo log count", value: try log.pendingCount(operation),
                 rule: "it is 0 whenever the heap's mutex is free: only a holder that died leaves entries")
         }
+        var odd: UInt64 = 0
         do {
+            if changingNames {
+                odd = try words.load(version, operation) | 1
+                try words.store(odd, at: version, operation)
+            }
             let result = try body(&log)
             try log.commit(operation)
+            if changingNames { try words.store(odd &+ 1, at: version, operation) }
             try mutex.unlock()
             return result
         } catch {
             _ = try? log.rollBack(operation)
+            if odd != 0 { try? words.store(odd &+ 1, at: version, operation) }
             try? mutex.unlock()
             throw error
         }

@@ -1,3 +1,5 @@
+import Synchronization
+
 // Named objects: values in the heap that any process finds by name, as Boost.Interprocess's
 // managed segments have them. Each is one allocation (record, name, type name, value) listed in
 // the heap's name table; both change under the heap's lock and undo log, so a process killed
@@ -31,7 +33,9 @@ extension SharedHeap {
         return RegionOffset(byteOffset: placed.offset)
     }
 
-    /// Finds the named value `name` of type `T`, or nil when no object has that name.
+    /// Finds the named value `name` of type `T`, or nil when no object has that name. Reads the
+    /// name table without the heap's lock (a sequence lock's reader), and takes the lock only
+    /// when names keep changing under it.
     ///
     /// - Throws: `.layoutMismatch` when the object was constructed with another type fingerprint
     ///   (size, alignment or type name) or as an array of other than one element, naming both;
@@ -91,7 +95,7 @@ extension SharedHeap {
     public func destroy(_ name: String) throws(SharedMemoryError) -> Bool {
         let operation = "SharedHeap.destroy"
         return try withName(name, operation) { (key, hash) throws(SharedMemoryError) in
-            try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
+            try withLockedHeap(operation, changingNames: true) { (log) throws(SharedMemoryError) in
                 var table = try HeapNameTable(root: offset + HeapLayout.Field.names, in: self, operation)
                 guard case .found(let slot, let entry) = try table.find(hash: hash, key: key, operation) else { return false }
                 try table.remove(entry, at: slot, &log, operation)
@@ -141,7 +145,7 @@ extension SharedHeap {
                         message: "\(count) elements of \(type) do not fit in a heap of \(byteCount) bytes",
                         hint: "store fewer elements, or make a larger heap")
                 }
-                return try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
+                return try withLockedHeap(operation, changingNames: true) { (log) throws(SharedMemoryError) in
                     var table = try HeapNameTable(root: offset + HeapLayout.Field.names, in: self, operation)
                     if case .found(_, let entry) = try table.find(hash: hash, key: key, operation) {
                         guard existing != .refuse else {
@@ -163,17 +167,41 @@ extension SharedHeap {
     }
 
     /// Finds a named object of fingerprint `type`: its value's offset and its element count.
+    ///
+    /// Without the lock, as a sequence lock's reader: the name version is read before and after
+    /// (writers make it odd while they change names, see `withLockedHeap`), and a lookup that saw
+    /// it odd or changed is not trusted (its error neither); after 4 such tries, under the lock.
+    /// Every value read is checked as under the lock, so a lookup racing a writer reads only
+    /// inside the heap and ends. `HeapNames.pml` models the protocol, writers killed included.
+    /// `HeapNameReader` answers first; the checked lookup runs when it is unsure.
     func lookUp(_ name: String, _ type: HeapObjectType, _ operation: String) throws(SharedMemoryError)
         -> (offset: Int, count: Int, constructed: Bool, record: Int)?
     {
         try withName(name, operation) { (key, hash) throws(SharedMemoryError) in
             try withName(type.name, operation, allowEmpty: true) { (typeName, _) throws(SharedMemoryError) in
-                try withLockedHeap(operation) { (_) throws(SharedMemoryError) in
+                func lookUp() throws(SharedMemoryError) -> (offset: Int, count: Int, constructed: Bool, record: Int)? {
                     let table = try HeapNameTable(root: offset + HeapLayout.Field.names, in: self, operation)
                     guard case .found(_, let entry) = try table.find(hash: hash, key: key, operation) else { return nil }
                     try checkType(entry, name, type, typeName, operation)
                     return (entry.valueOffset, entry.count, false, entry.offset)
                 }
+                let version = offset + HeapLayout.nameVersion
+                let reader = HeapNameReader(base: words.base, first: offset + HeapLayout.firstBlock, end: words.end)
+                for _ in 0..<4 {
+                    let before = try words.load(version, operation)
+                    guard before & 1 == 0 else { continue }
+                    let answer = reader.find(
+                        root: offset + HeapLayout.Field.names, hash: hash, key: key, type: type, typeName: typeName)
+                    let result: Result<(offset: Int, count: Int, constructed: Bool, record: Int)?, SharedMemoryError>
+                    switch answer {
+                    case .found(let value, let count, let record): result = .success((value, count, false, record))
+                    case .absent: result = .success(nil)
+                    case .unsure: result = Result { () throws(SharedMemoryError) in try lookUp() }
+                    }
+                    atomicMemoryFence(ordering: .acquiring)
+                    if try words.load(version, operation) == before { return try result.get() }
+                }
+                return try withLockedHeap(operation) { (_) throws(SharedMemoryError) in try lookUp() }
             }
         }
     }

@@ -48,6 +48,8 @@ public struct SharedHeap: @unchecked Sendable {
     let mutex: ProcessMutex
     /// This attachment's cache of small free blocks; nil for the heap a cache uses to empty itself.
     let cache: HeapCache?
+    /// The same, for the fast paths: `cache` keeps it alive, so using it needs no retain.
+    let unretainedCache: Unmanaged<HeapCache>?
 
     /// The smallest heap: its header and one block.
     public static let minimumByteCount = HeapLayout.firstBlock + HeapLayout.minimumBlock
@@ -87,6 +89,7 @@ public struct SharedHeap: @unchecked Sendable {
 
     init(words: HeapWords, mutex: ProcessMutex, cache: HeapCache?) {
         (self.words, self.mutex, self.cache) = (words, mutex, cache)
+        unretainedCache = cache.map { Unmanaged.passUnretained($0) }
     }
 
     /// Formats a heap of `byteCount` bytes (all the rest of the region by default, rounded

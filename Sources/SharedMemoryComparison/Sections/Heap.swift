@@ -89,7 +89,7 @@ extension ComparisonRun {
     /// and a peer (`heap-churn`) doing as many each at once, from the same start word. The rate
     /// of two is both processes' pairs over the time until the later one ended.
     private func twoProcesses() throws -> ComparisonResult {
-        let pairs = options.quick ? 20_000 : 200_000
+        let pairs = options.quick ? 200_000 : 2_000_000
         let rounds = options.quick ? 3 : 7
         var alone: [Double] = []
         var together: [Double] = []
