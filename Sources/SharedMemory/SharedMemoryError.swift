@@ -64,6 +64,9 @@ public struct SharedMemoryError: Error, Sendable, Equatable, CustomStringConvert
         /// which turned it into this error. Raw pointers are not guarded. A memfd sealed against
         /// shrinking (`F_SEAL_SHRINK`) rules it out.
         case truncated
+        /// The process on the other side died without detaching: every publisher of a waiting
+        /// subscriber is gone and one died (what it sent was received first).
+        case peerDied
         /// Any other failure of a C call; `errno` tells which.
         case systemError
     }

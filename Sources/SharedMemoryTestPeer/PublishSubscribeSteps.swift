@@ -5,6 +5,8 @@ extension Peer {
     ///
     ///   pubsub-publish ADDRESS COUNT MAXSIZE     attach a publisher, send COUNT test samples
     ///                                            (see `ServiceMessage`), say "sent COUNT"
+    ///   pubsub-publish-hold ADDRESS COUNT MAXSIZE as pubsub-publish, then stays attached: waits for a
+    ///                                            line on stdin (a test kills it there)
     ///   pubsub-subscribe ADDRESS FIRST COUNT     attach a subscriber, say "attached", receive and
     ///                                            check samples FIRST ..< FIRST + COUNT in order, then
     ///                                            say "received COUNT"
@@ -31,6 +33,22 @@ extension Peer {
                 }
             }
             say("sent \(count)")
+        },
+        "pubsub-publish-hold": { peer in
+            let service = try PublishSubscribeService(opening: RegionAddress(parsing: try peer.next("address")))
+            let count = try peer.nextNumber("count")
+            let maximum = try peer.nextNumber("maximum size")
+            let publisher = try Publisher(service: service)
+            for number in 0..<count {
+                let sample = try publisher.loan()
+                let size = ServiceMessage.fill(sample.payload, number: number, maximum: maximum)
+                guard try publisher.send(sample, byteCount: size, timeout: ServiceMessage.timeout) else {
+                    fail(1, "sample \(number) waited \(ServiceMessage.timeout) for room")
+                }
+            }
+            say("sent \(count)")
+            _ = Swift.readLine()
+            withExtendedLifetime(publisher) {}
         },
         "pubsub-subscribe": { peer in
             let service = try PublishSubscribeService(opening: RegionAddress(parsing: try peer.next("address")))

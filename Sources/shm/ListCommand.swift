@@ -10,7 +10,10 @@ struct ListCommand: ParsableCommand {
         discussion: """
             ALIVE says whether the creator still runs (System V segments only: the kernel keeps no creator \
             for the others). STALE marks a segment whose creator is gone and which nobody has attached: \
-            `shm remove --stale` removes those.
+            `shm remove --stale` removes those. SERVICE names the publish-subscribe or event service a \
+            region holds, PORTS its attached ports and which of them are dead (their process is gone); \
+            STALE then says "dead ports", which `shm remove --stale` cleans. Finding services opens each \
+            region of yours (a System V segment is attached for that moment).
             """)
 
     @Option(help: "Only this mechanism: sysv, posix or file (file needs --directory).", transform: parseBackend)
@@ -19,7 +22,7 @@ struct ListCommand: ParsableCommand {
     @Option(help: "List the regular files of this directory as file: regions.")
     var directory: String?
 
-    @Flag(help: "Print a JSON array of objects with the keys of `shm stat --json`, plus kind and creator_alive.")
+    @Flag(help: "Print a JSON array of objects with the keys of `shm stat --json`, plus kind, creator_alive and, for a service, service.")
     var json = false
 
     func validate() throws {
@@ -44,15 +47,20 @@ struct ListCommand: ParsableCommand {
     }
 
     static func table(_ objects: [SharedMemoryObject]) -> String {
-        let header = ["KIND", "ADDRESS", "SIZE", "PERMISSIONS", "OWNER", "ATTACHED", "CREATOR", "ALIVE", "STALE"]
+        let header = [
+            "KIND", "ADDRESS", "SIZE", "PERMISSIONS", "OWNER", "ATTACHED", "CREATOR", "ALIVE", "STALE", "SERVICE", "PORTS",
+        ]
         let rows = objects.map { object -> [String] in
             let status = object.status
             let size = object.semaphoreCount.map { "\($0) sems" } ?? "\(status.byteCount)"
+            let dead = object.service?.deadPorts ?? []
+            let stale = object.isStale ? "stale" : dead.isEmpty ? "" : "dead ports"
             return [
                 object.kind.rawValue, status.address.description, size,
                 StatusReport(status).permissions, StatusReport.userName(status.ownerUserID),
                 status.attachCount.map(String.init) ?? "-", status.creatorProcessID.map(String.init) ?? "-",
-                object.creatorAlive.map { $0 ? "yes" : "no" } ?? "-", object.isStale ? "stale" : "",
+                object.creatorAlive.map { $0 ? "yes" : "no" } ?? "-", stale, object.service?.pattern.rawValue ?? "",
+                object.service.map(Self.ports) ?? "",
             ]
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
@@ -61,15 +69,42 @@ struct ListCommand: ParsableCommand {
                 .joined(separator: "  ").trimmingTrailingSpaces
         }.joined(separator: "\n")
     }
+
+    /// "3 (dead: subscriber 1 pid 812)": how many ports, and which are dead.
+    static func ports(_ service: ListedService) -> String {
+        let dead = service.deadPorts.map { "\($0.role.rawValue) \($0.index) pid \($0.pid)" }
+        return "\(service.ports.count)" + (dead.isEmpty ? "" : " (dead: \(dead.joined(separator: ", ")))")
+    }
 }
 
 /// A listed object as `shm list --json` prints it: the keys of `shm stat --json`, plus
-/// `kind`, `creator_alive` (null where unknown) and, for semaphore sets, `semaphore_count`.
+/// `kind`, `creator_alive` (null where unknown), for semaphore sets `semaphore_count`, and for a
+/// region holding a service `service`: `pattern` ("publish-subscribe" or "events"), `ports` (each
+/// with `kind`, `index`, `pid`, `alive`, as `shm service stat --json` has them) and `dead_ports`.
 struct ListReport: Encodable {
     let object: SharedMemoryObject
 
     private enum Key: String, CodingKey {
-        case kind, creator_alive, semaphore_count
+        case kind, creator_alive, semaphore_count, service
+    }
+
+    struct Service: Encodable {
+        struct Port: Encodable {
+            var kind: String
+            var index: Int
+            var pid: Int32
+            var alive: Bool
+        }
+
+        var pattern: String
+        var ports: [Port]
+        var dead_ports: Int
+
+        init(_ service: ListedService) {
+            pattern = service.pattern.rawValue
+            ports = service.ports.map { Port(kind: $0.role.rawValue, index: $0.index, pid: $0.pid, alive: $0.isAlive) }
+            dead_ports = service.deadPorts.count
+        }
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -78,6 +113,7 @@ struct ListReport: Encodable {
         try container.encode(object.kind.rawValue, forKey: .kind)
         try container.encode(object.creatorAlive, forKey: .creator_alive)
         try container.encodeIfPresent(object.semaphoreCount, forKey: .semaphore_count)
+        try container.encodeIfPresent(object.service.map(Service.init), forKey: .service)
     }
 }
 

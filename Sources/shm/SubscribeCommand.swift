@@ -9,7 +9,8 @@ struct SubscribeCommand: ParsableCommand {
             Each sample is printed as its bytes and a newline, or with --hex as lowercase hex digits and \
             a newline. The subscriber receives what is sent after it attaches, and the service's history.
 
-            Exit status: 0 after --count samples, 1 error, 3 at --timeout.
+            Exit status: 0 after --count samples, 1 error (also when no publisher is left and one died: \
+            `.peerDied` once all it sent was printed), 3 at --timeout.
             """)
 
     @Argument(help: "The service's address.", transform: parseAddress)

@@ -208,12 +208,16 @@ struct CommandLineTests {
         #expect(made.isEmpty, "\(made)")
     }
 
-    @Test("remove --stale with a POSIX or file address is a usage error: only System V segments can be stale")
+    @Test("remove --stale with a POSIX or file address that holds no service is an error, and removes nothing")
     func staleOnlySystemV() throws {
         for address in [try TestNames.address(.posix, "cli"), try TestNames.address(.file, "cli")] {
+            defer { cleanUp(address) }
+            #expect(try Self.shm("create", "\(address)", "--size", "4096").status == 0)
             let result = try Self.shm("remove", "--stale", "\(address)")
-            #expect(result.status == 64, "\(result.errors)")
-            #expect(result.errors.contains("System V segments only") && result.errors.contains("shm remove \(address)"))
+            #expect(result.status == 1, "\(result.errors)")
+            #expect(result.errors.contains("holds no publish-subscribe or event service"), "\(result.errors)")
+            #expect(result.errors.contains("shm remove \(address)"), "\(result.errors)")
+            #expect(try SharedRegions.status(of: address).byteCount == 4096)
         }
     }
 

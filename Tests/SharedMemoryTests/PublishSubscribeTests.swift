@@ -1,4 +1,4 @@
-import SharedMemory
+@testable import SharedMemory
 import Testing
 
 /// Publish-subscribe across real processes (the test peer's `pubsub-*` steps, which check every
@@ -131,6 +131,21 @@ struct PublishSubscribeTests {
         } catch let error as SharedMemoryError {
             #expect(error.code == .layoutMismatch)
             #expect(error.message.contains(created.description) && error.message.contains(asked.description), "\(error)")
+        }
+        // Configurations whose regions have the same size are told apart by what the region records.
+        var discarding = created
+        discarding.overflowPolicy = .discardOldest
+        var shorter = created
+        shorter.payloadByteCount = 60
+        for sameSize in [discarding, shorter] {
+            #expect(try ServiceLayout(sameSize).totalByteCount == ServiceLayout(created).totalByteCount)
+            do {
+                _ = try PublishSubscribeService(openingOrCreating: service.address, configuration: sameSize)
+                Issue.record("opened with \(sameSize)")
+            } catch let error as SharedMemoryError {
+                #expect(error.code == .layoutMismatch)
+                #expect(error.message.contains(created.description) && error.message.contains(sameSize.description), "\(error)")
+            }
         }
         let opened = try PublishSubscribeService(opening: service.address)
         #expect(opened.configuration == created)

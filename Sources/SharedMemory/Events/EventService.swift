@@ -70,7 +70,11 @@ public final class EventService: @unchecked Sendable {
     ///   creator is still initializing it; `.layoutMismatch` when the region holds something else;
     ///   `.corrupted` when its recorded configuration is out of range.
     public convenience init(opening address: RegionAddress, options: SharedRegionOptions = .default) throws {
-        let region = try SharedRegions.open(address, mode: .open, options: options)
+        try self.init(existing: try SharedRegions.open(address, mode: .open, options: options))
+    }
+
+    /// The event service in a region already open, with the configuration it records.
+    convenience init(existing region: any SharedRegion) throws {
         let layout = try EventLayout(try Self.storedConfiguration(region))
         try LayoutHeader(region: region, layout: try layout.regionLayout).validate()
         try self.init(region: region, layout: layout, createdHere: false)

@@ -14,13 +14,15 @@ public struct FiredEvents: Sendable, Hashable {
 }
 
 /// Changes among an event service's ports, posted to every listener besides the user's event
-/// ids (as separate flags, so every id stays the user's).
+/// ids (as separate flags, so every id stays the user's); and changes among a publish-subscribe
+/// service's publishers, posted to every subscriber (`Subscriber.publisherChanges()`).
 ///
-/// - `attached`: a notifier or another listener attached.
+/// - `attached`: a notifier or another listener attached (a publisher).
 /// - `left`: one detached (its object was released).
 /// - `died`: a port's process was found gone (`kill(pid, 0)` and its start time in `/proc`).
-///   Nobody watches for deaths: they are found when a port attaches, when a listener's wait
-///   times out, and by `EventService.cleanDeadPorts()`.
+///   The kernel tells nobody of a death: it is found when a port attaches, by a port that has
+///   slept half a second (a listener or subscriber waiting, a publisher waiting for room), and
+///   by `cleanDeadPorts()` (`shm remove --stale`).
 public struct PortChanges: OptionSet, Sendable, Hashable {
     public let rawValue: UInt32
     /// Makes a set from its bits.

@@ -42,9 +42,10 @@ public final class Listener: @unchecked Sendable {
     /// wakes it. A notification between the look and the sleep changes the wake word first, so
     /// the sleep returns at once: no wake-up is lost (Events.pml).
     ///
-    /// When `timeout` passes with nothing fired, it looks for ports whose processes died
-    /// (`EventService.cleanDeadPorts()`, which posts `PortChanges.died`) and returns what that found,
-    /// empty if nothing.
+    /// At least every half second of sleep, and when `timeout` passes with nothing fired, it looks
+    /// for ports whose processes died (`EventService.cleanDeadPorts()`, which posts
+    /// `PortChanges.died`): a death ends the wait. At the timeout it returns what it found, empty
+    /// if nothing.
     ///
     /// - Parameter timeout: the longest wait; `nil` waits until something fires.
     /// - Throws: as `tryWait()`; a `futex` failure other than a timeout.
@@ -71,10 +72,18 @@ public final class Listener: @unchecked Sendable {
                     return fired
                 }
             }
-            _ = try slot.wake.wait(whileValueIs: expected, timeout: remaining)
+            let slept = try slot.wake.wait(
+                whileValueIs: expected, timeout: min(remaining ?? PortRecord.deathCheckInterval, PortRecord.deathCheckInterval))
             slot.sleeping.pointee.store(0, ordering: .sequentiallyConsistent)
-            let fired = try take()
-            if !fired.isEmpty { return fired }
+            do {
+                let fired = try take()
+                if !fired.isEmpty { return fired }
+            }
+            // A slice slept through: a notifier that died will never wake it.
+            if slept == .timedOut, try service.registry.cleanDeadPorts() > 0 {
+                let fired = try take()
+                if !fired.isEmpty { return fired }
+            }
         }
     }
 

@@ -21,6 +21,9 @@ public struct SharedMemoryObject: Sendable, Hashable {
     /// time no later than the object's); `nil` where the kernel keeps no creator: POSIX and
     /// file objects, semaphore sets, and creators in another pid namespace.
     public var creatorAlive: Bool?
+    /// The publish-subscribe or event service the region holds, with its ports and which of
+    /// them are dead; `nil` for a region that holds none, or that this process may not open.
+    public var service: ListedService?
 
     /// A System V segment whose creator is gone and which no process has attached: nothing
     /// can be using it, only a new opener would. POSIX and file objects and semaphore sets

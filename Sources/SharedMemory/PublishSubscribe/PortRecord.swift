@@ -33,6 +33,11 @@ struct PortRecord: Hashable {
         UInt64(startTimeLowBits) << 32 | UInt64(UInt32(bitPattern: pid) & 0x3FFF_FFFF) << 2 | 1
     }
 
+    /// How long a port sleeps at most (a subscriber or listener waiting, a publisher waiting for
+    /// room) before it looks for ports whose processes died: deaths are found by looking, since
+    /// the kernel tells nobody, and a sleeper must not wait forever for a dead peer.
+    static let deathCheckInterval = Duration.milliseconds(500)
+
     /// Whether the process still runs (`kill(pid, 0)` and its start time in `/proc`).
     var isAlive: Bool { ProcessIdentity.isAlive(pid: pid, startTimeLowBits: startTimeLowBits) }
 }

@@ -52,6 +52,10 @@ struct PortRegistry {
     func claim(_ kind: Kind) throws(SharedMemoryError) -> Int {
         _ = try cleanDeadPorts()
         for index in 0..<slotCount(kind) where try record(kind, index) == nil {
+            switch kind {
+            case .subscriber: publisherChanges(index).pointee.store(0, ordering: .relaxed)
+            case .publisher: try post(.attached)
+            }
             word(kind, index).pointee.store(PortRecord(ProcessIdentity.current).word, ordering: .releasing)
             return index
         }
@@ -67,18 +71,54 @@ struct PortRegistry {
         for kind in [Kind.subscriber, .publisher] {
             for index in 0..<slotCount(kind) {
                 guard let record = try record(kind, index), !record.isAlive else { continue }
-                clean(kind, index)
+                try clean(kind, index, change: .died)
                 cleaned += 1
             }
         }
         return cleaned
     }
 
+    /// Whether a port's process is gone (atomic loads and `/proc`, no lock): what a sleeping
+    /// port looks at between slices of its sleep before it takes the lock to clean.
+    func anyDeadPort() throws(SharedMemoryError) -> Bool {
+        for kind in [Kind.subscriber, .publisher] {
+            for index in 0..<slotCount(kind) {
+                if let record = try record(kind, index), !record.isAlive { return true }
+            }
+        }
+        return false
+    }
+
+    /// Whether any publisher is attached (atomic loads only: a dead one counts until it is cleaned).
+    func anyPublisher() throws(SharedMemoryError) -> Bool {
+        for index in 0..<slotCount(.publisher) where try record(.publisher, index) != nil { return true }
+        return false
+    }
+
+    /// The changes among publishers posted to subscriber `index`.
+    func publisherChanges(_ index: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
+        memory.atomic32(memory.layout.subscriberPort(index) + ServiceLayout.Port.publisherChanges)
+    }
+
+    /// Posts a change among publishers to every attached subscriber (the caller holds the lock);
+    /// a death also wakes those asleep, so that a subscriber waiting for samples learns of it.
+    func post(_ change: PortChanges) throws(SharedMemoryError) {
+        for subscriber in 0..<slotCount(.subscriber) where try record(.subscriber, subscriber) != nil {
+            publisherChanges(subscriber).pointee.bitwiseOr(change.rawValue, ordering: .sequentiallyConsistent)
+            guard change.contains(.died) else { continue }
+            let port = memory.layout.subscriberPort(subscriber)
+            let wake = memory.atomic32(port + ServiceLayout.Port.wake)
+            wake.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            _ = FutexCall.wake(UnsafeMutableRawPointer(wake).assumingMemoryBound(to: UInt32.self), count: .max)
+        }
+    }
+
     /// Frees a slot and every chunk only it held (the caller holds the lock). A subscriber's
     /// queues are emptied and its bit cleared from every chunk: what it held and what waited for
     /// it. A publisher's bit is cleared from every chunk but those in its history, which stays
-    /// for the next publisher in the slot; what it delivered stays readable by the subscribers.
-    func clean(_ kind: Kind, _ index: Int) {
+    /// for the next publisher in the slot; what it delivered stays readable by the subscribers,
+    /// which are told it left or died (`change`).
+    func clean(_ kind: Kind, _ index: Int, change: PortChanges) throws(SharedMemoryError) {
         let bit = bit(kind, index)
         var kept: Set<Int> = []
         switch kind {
@@ -95,5 +135,6 @@ struct PortRegistry {
         let port = portOffset(kind, index)
         memory.atomic32(port + ServiceLayout.Port.sleeping).pointee.store(0, ordering: .relaxed)
         word(kind, index).pointee.store(0, ordering: .releasing)
+        if kind == .publisher { try post(change) }
     }
 }

@@ -53,17 +53,26 @@ public final class PublishSubscribeService: @unchecked Sendable {
         } catch let error as SharedMemoryError where error.code == .layoutMismatch || error.code == .invalidSize {
             // Another size or another header: say which configuration is there, if it is a service at all.
             let existing = try? SharedRegions.open(address, mode: .open, options: options)
-            if let existing, let stored = try? Self.storedConfiguration(existing), stored != configuration {
-                throw SharedMemoryError(
-                    code: .layoutMismatch, operation: "PublishSubscribeService.open", address: address.description,
-                    message: "the service there has another configuration: it has \(stored); this call asked for "
-                        + "\(configuration)",
-                    hint: "open it with its configuration (or `init(opening:)`), or remove it (`shm remove \(address)`) "
-                        + "once nothing uses it")
+            if let existing, let stored = try? Self.storedConfiguration(existing) {
+                try Self.check(stored, asked: configuration, address)
             }
             throw error
         }
+        // Two configurations can make regions of one size (block or discard-oldest, a payload of 60
+        // or 64 bytes aligned to 8): compare what the region records.
+        try Self.check(try ServiceLayout.storedConfiguration(in: made.region), asked: configuration, address)
         try self.init(region: made.region, layout: layout, createdHere: made.initializedHere)
+    }
+
+    private static func check(_ stored: ServiceConfiguration, asked: ServiceConfiguration, _ address: RegionAddress)
+        throws(SharedMemoryError)
+    {
+        guard stored != asked else { return }
+        throw SharedMemoryError(
+            code: .layoutMismatch, operation: "PublishSubscribeService.open", address: address.description,
+            message: "the service there has another configuration: it has \(stored); this call asked for \(asked)",
+            hint: "open it with its configuration (or `init(opening:)`), or remove it (`shm remove \(address)`) "
+                + "once nothing uses it")
     }
 
     /// Opens the existing service at `address` with the configuration it records
@@ -73,9 +82,12 @@ public final class PublishSubscribeService: @unchecked Sendable {
     ///   creator is still initializing it; `.layoutMismatch` when the region holds something else;
     ///   `.corrupted` when its recorded configuration is out of range.
     public convenience init(opening address: RegionAddress, options: SharedRegionOptions = .default) throws {
-        let region = try SharedRegions.open(address, mode: .open, options: options)
-        let configuration = try Self.storedConfiguration(region)
-        let layout = try ServiceLayout(configuration)
+        try self.init(existing: try SharedRegions.open(address, mode: .open, options: options))
+    }
+
+    /// The service in a region already open, with the configuration it records.
+    convenience init(existing region: any SharedRegion) throws {
+        let layout = try ServiceLayout(try Self.storedConfiguration(region))
         try LayoutHeader(region: region, layout: try layout.regionLayout).validate()
         try self.init(region: region, layout: layout, createdHere: false)
     }
@@ -94,7 +106,7 @@ public final class PublishSubscribeService: @unchecked Sendable {
     }
 
     /// The configuration a ready service region records; `.layoutMismatch` if it holds no service.
-    private static func storedConfiguration(_ region: any SharedRegion) throws(SharedMemoryError) -> ServiceConfiguration {
+    static func storedConfiguration(_ region: any SharedRegion) throws(SharedMemoryError) -> ServiceConfiguration {
         let identifier = try RegionLayout(
             name: ServiceLayout.layoutName, version: ServiceLayout.layoutVersion, payloadByteCount: 0
         ).identifier
@@ -114,7 +126,10 @@ public final class PublishSubscribeService: @unchecked Sendable {
     }
 
     /// Cleans the ports whose processes died (`kill(pid, 0)` and `/proc/PID/stat`): their slots are
-    /// freed and the chunks only they held return to the pool. Attaching a port does it too.
+    /// freed and the chunks only they held return to the pool; each subscriber is told of a dead
+    /// publisher (`Subscriber.publisherChanges()`). Attaching a port does it too, and so does
+    /// every port that sleeps (a waiting subscriber, a publisher waiting for room) at least every
+    /// half second of its sleep; `shm remove --stale` does it from the shell.
     ///
     /// - Returns: how many ports were cleaned.
     /// - Throws: `.timedOut` if the service's lock stays held; `.corrupted` for a port word no
@@ -122,6 +137,13 @@ public final class PublishSubscribeService: @unchecked Sendable {
     @discardableResult
     public func cleanDeadPorts() throws(SharedMemoryError) -> Int {
         try memory.withLock { () throws(SharedMemoryError) in try PortRegistry(memory: memory).cleanDeadPorts() }
+    }
+
+    /// Cleans the dead ports if a scan without the lock finds any (what a sleeping port does
+    /// between slices of its sleep).
+    func cleanDeadPortsIfAny() throws(SharedMemoryError) {
+        guard try PortRegistry(memory: memory).anyDeadPort() else { return }
+        try cleanDeadPorts()
     }
 
     /// What the service holds now: its ports, its pool and its queues (a snapshot while ports work).

@@ -62,7 +62,7 @@ public final class Publisher: @unchecked Sendable {
 
     deinit {
         let (registry, index) = (registry, index)
-        try? memory.withLock { () throws(SharedMemoryError) in registry.clean(.publisher, index) }
+        try? memory.withLock { () throws(SharedMemoryError) in try registry.clean(.publisher, index, change: .left) }
     }
 
     /// The largest sample: the service's `payloadByteCount`.
@@ -260,7 +260,9 @@ public final class Publisher: @unchecked Sendable {
             guard let record = try registry.record(.subscriber, subscriber) else { return true }
             if !record.isAlive {
                 try memory.withLock { () throws(SharedMemoryError) in
-                    if try registry.record(.subscriber, subscriber) == record { registry.clean(.subscriber, subscriber) }
+                    if try registry.record(.subscriber, subscriber) == record {
+                        try registry.clean(.subscriber, subscriber, change: .died)
+                    }
                 }
                 return true
             }

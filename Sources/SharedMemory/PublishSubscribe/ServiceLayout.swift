@@ -8,7 +8,7 @@
 /// | lock | a `ProcessMutex`: attaching, detaching, cleaning and delivering take it |
 /// | pool | the free list's head (u64: tag and index) |
 /// | publisher ports | 128 bytes each: port word, sleeping flag, wake word; then, on a line of their own, sent count, history count |
-/// | subscriber ports | 128 bytes each: port word, sleeping flag, wake word; then, on a line of their own, received count |
+/// | subscriber ports | 128 bytes each: port word, sleeping flag, wake word, publisher changes; then, on a line of their own, received count |
 /// | histories | per publisher, `historyCapacity` chunk indices (u32) |
 /// | queues | per subscriber and publisher: head, tail (u64, a cache line each), `subscriberBufferCapacity` chunk indices |
 /// | chunk records | per chunk 16 bytes: holders (u64, one bit per port), length (u32), next free (u32) |
@@ -45,6 +45,9 @@ struct ServiceLayout: Sendable {
         static let wake = 12
         static let messages = 64
         static let historyCount = 72
+        /// A subscriber's: the `PortChanges` among publishers posted to it (u32; 32-39 are
+        /// request-response's, `RequestResponseLayout.replySleeping`).
+        static let publisherChanges = 40
     }
 
     enum Queue {

@@ -24,6 +24,7 @@ public final class Subscriber: @unchecked Sendable {
     let sleeping: UnsafeMutablePointer<Atomic<UInt32>>
     let wake: FutexWord
     let receivedCount: UnsafeMutablePointer<Atomic<UInt64>>
+    let changes: UnsafeMutablePointer<Atomic<UInt32>>
     let wakesPublishers: Bool
     /// Samples received and not yet released.
     let held = Atomic<Int>(0)
@@ -82,12 +83,13 @@ public final class Subscriber: @unchecked Sendable {
         sleeping = memory.atomic32(port + ServiceLayout.Port.sleeping)
         wake = try FutexWord(in: memory.region, at: port + ServiceLayout.Port.wake)
         receivedCount = memory.atomic64(port + ServiceLayout.Port.messages)
+        changes = registry.publisherChanges(index)
         wakesPublishers = memory.configuration.overflowPolicy == .block
     }
 
     deinit {
         let (registry, index) = (registry, index)
-        try? memory.withLock { () throws(SharedMemoryError) in registry.clean(.subscriber, index) }
+        try? memory.withLock { () throws(SharedMemoryError) in try registry.clean(.subscriber, index, change: .left) }
     }
 
     /// The next sample, in place, or `nil` if none waits now. Release it (drop it) when done; at
@@ -134,7 +136,14 @@ public final class Subscriber: @unchecked Sendable {
     /// announcing that it sleeps and sleeping on its wake word (`futex(FUTEX_WAIT)`) until a
     /// publisher wakes it. `nil` if `timeout` passed first.
     ///
-    /// - Throws: as `receive()`; a `futex` failure other than a timeout.
+    /// While it sleeps it looks for ports whose processes died at least every half second, and
+    /// cleans them (`PublishSubscribeService.cleanDeadPorts()`): a dead subscriber's chunks return
+    /// to the pool, a dead publisher is reported.
+    ///
+    /// - Throws: `.peerDied` when no sample waits, no live publisher is attached and a publisher
+    ///   died since the last report (`publisherChanges()` reports it too): everything the dead
+    ///   publisher sent was received first. Once thrown, the death is reported; the next call
+    ///   waits for a new publisher. As `receive()`; a `futex` failure other than a timeout.
     public func receive(timeout: Duration?, strategy: SpinThenWait = Subscriber.defaultWaitStrategy)
         throws(SharedMemoryError) -> ReceivedSample?
     {
@@ -145,16 +154,53 @@ public final class Subscriber: @unchecked Sendable {
         let clock = ContinuousClock()
         let deadline = timeout.map { clock.now + $0 }
         while true {
+            try reportDeadPublishers()
             let remaining = deadline.map { clock.now.duration(to: $0) }
             if let remaining, remaining <= .zero { return nil }
             let expected = wake.load()
             sleeping.pointee.store(1, ordering: .sequentiallyConsistent)
             // The re-check: a sample pushed before the announcement is seen here; one pushed after
             // it finds the flag and bumps the wake word (PublishSubscribe.pml).
-            if try !anyWaiting() { _ = try wake.wait(whileValueIs: expected, timeout: remaining) }
+            var slept = FutexWord.WaitResult.valueChanged
+            if try !anyWaiting() {
+                slept = try wake.wait(
+                    whileValueIs: expected, timeout: min(remaining ?? PortRecord.deathCheckInterval, PortRecord.deathCheckInterval))
+            }
             sleeping.pointee.store(0, ordering: .relaxed)
             if let sample = try receive() { return sample }
+            if slept == .timedOut { try service.cleanDeadPortsIfAny() }
         }
+    }
+
+    /// What happened among the service's publishers since the last call (or since this
+    /// subscriber attached): `attached`, `left` (detached), `died` (its process was found gone and
+    /// its port cleaned). An atomic exchange; no system call.
+    ///
+    /// - Throws: `.corrupted` for a bit no process of this library posts.
+    public func publisherChanges() throws(SharedMemoryError) -> PortChanges {
+        try checked(changes.pointee.exchange(0, ordering: .sequentiallyConsistent))
+    }
+
+    /// Throws `.peerDied` (and takes the death) when a publisher died and none is left attached.
+    private func reportDeadPublishers() throws(SharedMemoryError) {
+        let posted = try checked(changes.pointee.load(ordering: .sequentiallyConsistent))
+        guard posted.contains(.died), try !registry.anyPublisher() else { return }
+        changes.pointee.bitwiseAnd(~PortChanges.died.rawValue, ordering: .sequentiallyConsistent)
+        throw SharedMemoryError(
+            code: .peerDied, operation: "Subscriber.receive", address: memory.address.description,
+            message: "no publisher is attached, and one died since the last report (its process ended without "
+                + "detaching); every sample it sent to this subscriber was received",
+            hint: "receive again to wait for a new publisher, or stop; `publisherChanges()` reports deaths "
+                + "while other publishers remain")
+    }
+
+    private func checked(_ bits: UInt32) throws(SharedMemoryError) -> PortChanges {
+        guard bits & ~PortChanges.all.rawValue == 0 else {
+            throw .corrupted(
+                "Subscriber.receive", memory.address, field: "publisher changes of subscriber \(index)", value: bits,
+                rule: "only bits 0-2 (attached, left, died) are set")
+        }
+        return PortChanges(rawValue: bits)
     }
 
     /// Waits for the next sample as `receive(timeout:strategy:)` does and copies its bytes out.
