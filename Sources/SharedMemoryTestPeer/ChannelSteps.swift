@@ -15,6 +15,8 @@ extension Peer {
     /// Every wait of the hand-off steps is bounded by `RingHandoff.timeout`: a lost wake-up fails them.
     ///   channels-example-consume NAME      the consumer of Docs/Channels.md's example, on the POSIX
     ///                                      region NAME; say "orders COUNT, last ORDER"
+    ///   channels-example-listen NAME       the listener of Docs/Channels.md's events example, on the
+    ///                                      POSIX event service NAME; say "alarms [IDS]"
     static let channelSteps: [String: Step] = [
         "ring-produce": { peer in
             let count = try peer.nextNumber("count")
@@ -89,6 +91,21 @@ extension Peer {
                 pauses.pause(received)
             }
             say("received \(received)")
+        },
+        "channels-example-listen": { peer in
+            let name = try peer.next("name")
+            // Channels example: listener begins
+            let address = try SharedRegionBackend.posix.address(forName: name)
+            let service = try EventService(openingOrCreating: address, configuration: EventConfiguration(maxEventID: 63))
+            let listener = try Listener(service: service)
+            var alarms: Set<Int> = []
+            while !alarms.contains(0) {  // id 0: the notifier is done
+                let fired = try listener.wait(timeout: .seconds(10))
+                if fired.isEmpty { break }  // nothing within 10 s
+                alarms.formUnion(fired.eventIDs)
+            }
+            // Channels example: listener ends
+            say("alarms \(alarms.sorted())")
         },
         "channels-example-consume": { peer in
             let name = try peer.next("name")

@@ -37,11 +37,11 @@ struct PublishSubscribeExampleTests {
         }
     }
 
-    @Test("Docs/PublishSubscribe.md shows the example exactly")
-    func pageShowsExample() throws {
+    @Test("Docs/PublishSubscribe.md and Docs/Channels.md show the example exactly", arguments: ["PublishSubscribe", "Channels"])
+    func pageShowsExample(page name: String) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let page = try String(contentsOf: root.appendingPathComponent("Docs/PublishSubscribe.md"), encoding: .utf8)
+        let page = try String(contentsOf: root.appendingPathComponent("Docs/\(name).md"), encoding: .utf8)
         for (file, part) in [
             ("Tests/SharedMemoryTests/PublishSubscribeExampleTests.swift", "publisher"),
             ("Sources/SharedMemoryTestPeer/PublishSubscribeSteps.swift", "subscriber"),
