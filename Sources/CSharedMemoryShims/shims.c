@@ -30,6 +30,14 @@ long CSharedMemoryShims_futex_wait(uint32_t *word, uint32_t expected, const stru
 long CSharedMemoryShims_futex_wake(uint32_t *word, int count) {
     return syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
 }
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449  // the same number on every architecture
+#endif
+long CSharedMemoryShims_futex_waitv(struct CSharedMemoryShims_futex_waitv *waiters, unsigned int count, const struct timespec *deadline) {
+    return syscall(SYS_futex_waitv, waiters, count, 0, deadline, CLOCK_MONOTONIC);
+}
+const uint32_t CSharedMemoryShims_FUTEX2_SIZE_U32 = 0x02;
+const unsigned int CSharedMemoryShims_FUTEX_WAITV_MAX = 128;
 
 __thread struct CSharedMemoryShims_thread_identity CSharedMemoryShims_thread_identity_record;
 static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;

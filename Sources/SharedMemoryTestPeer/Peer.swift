@@ -31,7 +31,8 @@ struct Peer {
     /// Every step the peer knows, by name.
     static let steps: [String: Step] = [regionSteps, coordinationSteps, channelSteps, semaphoreSteps,
         safetySteps, truncationSteps, malformedSteps, heapSteps, heapNameSteps, heapContainerSteps, publishSubscribeSteps,
-        eventSteps, requestResponseSteps]
+        eventSteps, requestResponseSteps,
+        waitSetSteps]
         .reduce(into: [:]) { all, table in all.merge(table) { $1 } }
 
     static func main() {

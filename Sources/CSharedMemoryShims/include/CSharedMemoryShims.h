@@ -27,6 +27,20 @@ int CSharedMemoryShims_semtimedop(int id, struct sembuf *operations, size_t coun
 // futex(2) on a word shared between processes (not FUTEX_PRIVATE_FLAG).
 long CSharedMemoryShims_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *timeout);
 long CSharedMemoryShims_futex_wake(uint32_t *word, int count);
+// futex_waitv(2), Linux 5.16: sleeps until one of `count` words no longer holds its value or is
+// woken, at most until `deadline` (absolute, CLOCK_MONOTONIC; NULL: no limit). An entry has the
+// kernel's struct futex_waitv layout, declared here for headers older than 5.16. ENOSYS before 5.16.
+struct CSharedMemoryShims_futex_waitv {
+    uint64_t value;
+    uint64_t address;
+    uint32_t flags;
+    uint32_t reserved;
+};
+long CSharedMemoryShims_futex_waitv(struct CSharedMemoryShims_futex_waitv *waiters, unsigned int count, const struct timespec *deadline);
+/// FUTEX2_SIZE_U32: the entry's word is 32 bits (shared: no FUTEX2_PRIVATE).
+extern const uint32_t CSharedMemoryShims_FUTEX2_SIZE_U32;
+/// FUTEX_WAITV_MAX: the most entries one call takes.
+extern const unsigned int CSharedMemoryShims_FUTEX_WAITV_MAX;
 
 // The calling thread as ProcessMutex records its owner. Thread-local, so the lock's fast path
 // makes no syscall; all zero until the library fills it, and zeroed again in a forked child

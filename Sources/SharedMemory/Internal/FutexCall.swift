@@ -19,6 +19,20 @@ enum FutexCall {
             .map { _ in () }
     }
 
+    /// `futex_waitv`: sleeps while every entry's word holds its value, until one is woken, at most
+    /// until `deadline` (absolute, `CLOCK_MONOTONIC`). Not retried on `EINTR`, as `wait`. `ENOSYS`
+    /// before Linux 5.16.
+    static func waitv(
+        _ entries: UnsafeMutablePointer<CSharedMemoryShims_futex_waitv>, count: Int, deadline: timespec?
+    ) -> Result<Void, Errno> {
+        guard var deadline else {
+            return SystemCall.value(retryingInterrupts: false) { CSharedMemoryShims_futex_waitv(entries, UInt32(count), nil) }
+                .map { _ in () }
+        }
+        return SystemCall.value(retryingInterrupts: false) { CSharedMemoryShims_futex_waitv(entries, UInt32(count), &deadline) }
+            .map { _ in () }
+    }
+
     /// `FUTEX_WAKE`: wakes up to `count` sleepers; how many woke.
     static func wake(_ word: UnsafeMutablePointer<UInt32>, count: Int32) -> Int {
         max(0, Int(CSharedMemoryShims_futex_wake(word, count)))
