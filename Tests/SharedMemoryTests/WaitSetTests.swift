@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 @testable import SharedMemory
 import Synchronization
 import Testing
@@ -109,7 +110,7 @@ struct WaitSetTests {
     }
 
     @Test("interrupt() ends the wait in progress, or the next one")
-    func interrupt() async throws {
+    func interrupt() throws {
         let (samples, events) = try makeServices()
         defer {
             cleanUp(samples.address)
@@ -120,10 +121,21 @@ struct WaitSetTests {
         waitSet.add(subscriber)
         waitSet.interrupt()
         #expect(try waitSet.wait(timeout: nil).isEmpty)
-        let waiting = Task.detached { try waitSet.wait(timeout: nil) }
+        // The wait blocks a thread of its own, never one of Swift's pool (which the other tests
+        // running at once may hold); the lock hands its result to this thread.
+        let result = Mutex<[WaitSet.SourceID]?>(nil)
+        let done = Mutex(false)
+        let waiter = Thread {
+            let ready = try? waitSet.wait(timeout: nil)
+            result.withLock { $0 = ready }
+            done.withLock { $0 = true }
+        }
+        waiter.start()
         waitUntilAsleep([subscriber.sleeping])
         waitSet.interrupt()
-        #expect(try await waiting.value.isEmpty)
+        let deadline = ContinuousClock.now + Self.timeout
+        while !done.withLock({ $0 }) && ContinuousClock.now < deadline { sched_yield() }
+        #expect(result.withLock { $0 } == [], "the interrupted wait returned no empty list")
         _ = events
     }
 }

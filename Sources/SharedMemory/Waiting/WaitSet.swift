@@ -110,8 +110,12 @@ public final class WaitSet: @unchecked Sendable {
     /// - Parameter id: what `add` returned.
     public func remove(_ id: SourceID) {
         guard let position = entries.firstIndex(where: { $0.id == id }) else { return }
+        removeEntry(at: position)
+    }
+
+    func removeEntry(at position: Int) {
         entries.remove(at: position)
-        readiness.removeLast()
+        readiness.remove(at: position)
     }
 
     /// Makes the wait in progress return, or the next one if none is (with the sources ready
@@ -119,7 +123,7 @@ public final class WaitSet: @unchecked Sendable {
     /// Callable from any thread.
     public func interrupt() {
         control.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        FutexCall.wake(UnsafeMutableRawPointer(control).assumingMemoryBound(to: UInt32.self), count: Int32.max)
+        _ = FutexCall.wake(UnsafeMutableRawPointer(control).assumingMemoryBound(to: UInt32.self), count: Int32.max)
     }
 
     /// Waits until at least one source has something, `timeout` passes, or `interrupt()` is
