@@ -92,30 +92,15 @@ public final class EventService: @unchecked Sendable {
         throws(SharedMemoryError)
     {
         guard stored != asked else { return }
-        throw SharedMemoryError(
-            code: .layoutMismatch, operation: "EventService.open", address: address.description,
-            message: "the event service there has another configuration: it has \(stored); this call asked for \(asked)",
-            hint: "open it with its configuration (or `init(opening:)`), or remove it (`shm remove \(address)`) "
-                + "once nothing uses it")
+        throw .configurationMismatch(
+            stored: stored, asked: asked, kind: "event service", operation: "EventService.open", address)
     }
 
     /// The configuration a ready event service region records; `.layoutMismatch` if it holds none.
     private static func storedConfiguration(_ region: any SharedRegion) throws(SharedMemoryError) -> EventConfiguration {
-        let identifier = try RegionLayout(
-            name: EventLayout.layoutName, version: EventLayout.layoutVersion, payloadByteCount: 0
-        ).identifier
-        let state = try region.load(UInt64.self, at: RegionLayout.Field.state)
-        guard state & 0b11 == UInt64(RegionLayout.Phase.ready.rawValue) else {
-            throw SharedMemoryError(
-                code: .notReady, operation: "EventService.open", address: region.address.description,
-                message: "the event service is not initialized yet", hint: "retry once its creator has made it")
-        }
-        guard try region.load(UInt64.self, at: RegionLayout.Field.identifier) == identifier else {
-            throw SharedMemoryError(
-                code: .layoutMismatch, operation: "EventService.open", address: region.address.description,
-                message: "the region holds no event service",
-                hint: "give the address of an event service (`shm event create`)")
-        }
+        try LayoutHeader.checkReadyService(
+            in: region, name: EventLayout.layoutName, version: EventLayout.layoutVersion, kind: "event service",
+            operation: "EventService.open", howToCreate: "`shm event create`")
         return try EventLayout.storedConfiguration(in: region)
     }
 

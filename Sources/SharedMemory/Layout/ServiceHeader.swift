@@ -17,7 +17,23 @@ extension LayoutHeader {
         guard try region.load(UInt64.self, at: RegionLayout.Field.identifier) == identifier else {
             throw SharedMemoryError(
                 code: .layoutMismatch, operation: operation, address: region.address.description,
-                message: "the region holds no \(kind)", hint: "give the address of a \(kind) (\(howToCreate))")
+                message: "the region holds no \(kind)",
+                hint: "give the address of the \(kind) (\(howToCreate) makes one)")
         }
+    }
+}
+
+extension SharedMemoryError {
+    /// The error for opening a service with another configuration than the one it records,
+    /// naming both (publish-subscribe, events and request-response alike).
+    static func configurationMismatch(
+        stored: some CustomStringConvertible, asked: some CustomStringConvertible, kind: String, operation: String,
+        _ address: RegionAddress
+    ) -> SharedMemoryError {
+        SharedMemoryError(
+            code: .layoutMismatch, operation: operation, address: address.description,
+            message: "the \(kind) there has another configuration: it has \(stored); this call asked for \(asked)",
+            hint: "open it with its configuration (or `init(opening:)`), or remove it (`shm remove \(address)`) "
+                + "once nothing uses it")
     }
 }

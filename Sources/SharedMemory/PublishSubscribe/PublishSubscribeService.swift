@@ -68,11 +68,8 @@ public final class PublishSubscribeService: @unchecked Sendable {
         throws(SharedMemoryError)
     {
         guard stored != asked else { return }
-        throw SharedMemoryError(
-            code: .layoutMismatch, operation: "PublishSubscribeService.open", address: address.description,
-            message: "the service there has another configuration: it has \(stored); this call asked for \(asked)",
-            hint: "open it with its configuration (or `init(opening:)`), or remove it (`shm remove \(address)`) "
-                + "once nothing uses it")
+        throw .configurationMismatch(
+            stored: stored, asked: asked, kind: "service", operation: "PublishSubscribeService.open", address)
     }
 
     /// Opens the existing service at `address` with the configuration it records
@@ -107,21 +104,10 @@ public final class PublishSubscribeService: @unchecked Sendable {
 
     /// The configuration a ready service region records; `.layoutMismatch` if it holds no service.
     static func storedConfiguration(_ region: any SharedRegion) throws(SharedMemoryError) -> ServiceConfiguration {
-        let identifier = try RegionLayout(
-            name: ServiceLayout.layoutName, version: ServiceLayout.layoutVersion, payloadByteCount: 0
-        ).identifier
-        let state = try region.load(UInt64.self, at: RegionLayout.Field.state)
-        guard state & 0b11 == UInt64(RegionLayout.Phase.ready.rawValue) else {
-            throw SharedMemoryError(
-                code: .notReady, operation: "PublishSubscribeService.open", address: region.address.description,
-                message: "the service is not initialized yet", hint: "retry once its creator has made it")
-        }
-        guard try region.load(UInt64.self, at: RegionLayout.Field.identifier) == identifier else {
-            throw SharedMemoryError(
-                code: .layoutMismatch, operation: "PublishSubscribeService.open", address: region.address.description,
-                message: "the region holds no publish-subscribe service",
-                hint: "give the address of a service (`shm service create`)")
-        }
+        try LayoutHeader.checkReadyService(
+            in: region, name: ServiceLayout.layoutName, version: ServiceLayout.layoutVersion,
+            kind: "publish-subscribe service", operation: "PublishSubscribeService.open",
+            howToCreate: "`shm service create`")
         return try ServiceLayout.storedConfiguration(in: region)
     }
 

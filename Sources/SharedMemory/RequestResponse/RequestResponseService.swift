@@ -102,11 +102,8 @@ public final class RequestResponseService: @unchecked Sendable {
         _ stored: RequestResponseConfiguration, asked: RequestResponseConfiguration, _ address: RegionAddress
     ) throws(SharedMemoryError) {
         guard stored != asked else { return }
-        throw SharedMemoryError(
-            code: .layoutMismatch, operation: "RequestResponseService.open", address: address.description,
-            message: "the service there has another configuration: it has \(stored); this call asked for \(asked)",
-            hint: "open it with its configuration (or `init(opening:)`), or remove it (`shm remove \(address)`) "
-                + "once nothing uses it")
+        throw .configurationMismatch(
+            stored: stored, asked: asked, kind: "service", operation: "RequestResponseService.open", address)
     }
 
     /// The configuration a ready service region records; `.layoutMismatch` if it holds none.
