@@ -83,6 +83,15 @@ struct PublishSubscribeCorruptionTests {
         expectCorrupted("subscriber port 0", 3) { _ = try hostile.service.statistics() }
     }
 
+    @Test("publisher changes with bits no process of this library posts")
+    func publisherChanges() throws {
+        let hostile = try HostileService()
+        defer { cleanUp(hostile.service.address) }
+        let subscriber = try Subscriber(service: hostile.service)
+        try hostile.peerWrites(hostile.layout.subscriberPort(0) + ServiceLayout.Port.publisherChanges, 0xF0)
+        expectCorrupted("publisher changes of subscriber 0", 0xF0) { _ = try subscriber.publisherChanges() }
+    }
+
     @Test("a recorded configuration out of range")
     func configuration() throws {
         let hostile = try HostileService()
