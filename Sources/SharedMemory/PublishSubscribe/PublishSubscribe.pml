@@ -1,8 +1,10 @@
 // pan: -DSAFETY -DCOLLAPSE | -m1000000
 // The chunk hand-over of the publish-subscribe service (PublishSubscribe/*.swift): the pool's
 // tagged free list, each chunk's holders word (one bit per port), the queues from each publisher
-// to each subscriber (taken by a compare-and-swap of the tail, by the subscriber or by the
-// publisher discarding the oldest), and the sleep and wake-up protocol of a subscriber waiting
+// to each subscriber (the publisher reads the tail only when the queue looks full, the subscriber
+// the head only when it looks empty; the tail moves by a store of the subscriber under block, by a
+// compare-and-swap of the subscriber or of the publisher discarding the oldest under
+// discard-oldest), and the sleep and wake-up protocol of a subscriber waiting
 // for samples and of a publisher waiting for room.
 //
 // The accesses this protocol's correctness rests on are sequentially consistent in the Swift code
@@ -104,17 +106,24 @@ inline take(c, b) {
     atomic { assert(holders[c] == 0); holders[c] = b }
 }
 
-// Takes the oldest entry of queue q into c, or sets c to EMPTY when there is none.
-inline takeEntry(q, c) {
+// Takes the oldest entry of queue q into c, or sets c to EMPTY when there is none. h is the
+// head the taker read last, reloaded only when the queue looks empty (or the tail passed it: the
+// publisher discarded); the sole taker (block) moves the tail with a store.
+inline takeEntry(q, c, h) {
     do
-    :: tl = qtail[q]; h = qhead[q];   // the tail first: the head read after it is not behind it
+    :: tl = qtail[q];
+       if
+       :: h <= tl -> h = qhead[q]   // the tail first: the head read after it is not behind it
+       :: else -> skip
+       fi;
        if
        :: h == tl -> c = EMPTY; break
        :: else ->
           e = qslot[q * CAP + tl % CAP];
           if
-          :: atomic { qtail[q] == tl -> qtail[q] = tl + 1 }; c = e; break
-          :: atomic { qtail[q] != tl }
+          :: !discard -> qtail[q] = tl + 1; c = e; break
+          :: atomic { discard && qtail[q] == tl -> qtail[q] = tl + 1 }; c = e; break
+          :: atomic { discard && qtail[q] != tl }
           fi
        fi
     od
@@ -122,6 +131,7 @@ inline takeEntry(q, c) {
 
 proctype publisher(byte p) {
     byte c, t, g, nx, old, h, tl, e, s, blocked, w, sample = 1;
+    byte tailSeen[S];
     do
     :: sample > M -> break
     :: else ->
@@ -134,10 +144,15 @@ retry:
        do
        :: s == S -> break
        :: else ->
+          // The tail it read last, reloaded only when the queue looks full.
           if
-          :: qhead[QUEUE(s, p)] - qtail[QUEUE(s, p)] >= CAP ->
+          :: qhead[QUEUE(s, p)] - tailSeen[s] >= CAP -> tailSeen[s] = qtail[QUEUE(s, p)]
+          :: else -> skip
+          fi;
+          if
+          :: qhead[QUEUE(s, p)] - tailSeen[s] >= CAP ->
              if
-             :: discard -> takeEntry(QUEUE(s, p), e);
+             :: discard -> h = 0; takeEntry(QUEUE(s, p), e, h);
                 if :: e != EMPTY -> release(e, 1 << s) :: else -> skip fi
              :: else -> blocked = s; break
              fi
@@ -184,6 +199,7 @@ retry:
 proctype subscriber(byte s) {
     byte c, t, g, old, h, tl, e, p, w, got, finished;
     byte expected[P];
+    byte headSeen[P];
     p = 0;
     do :: p == P -> break :: else -> expected[p] = 1; p++ od;
     do
@@ -194,7 +210,7 @@ proctype subscriber(byte s) {
        do
        :: p == P -> break
        :: else ->
-          takeEntry(QUEUE(s, p), c);
+          takeEntry(QUEUE(s, p), c, headSeen[p]);
           if
           :: c != EMPTY ->
              got = 1;

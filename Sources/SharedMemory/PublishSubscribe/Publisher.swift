@@ -25,6 +25,9 @@ public final class Publisher: @unchecked Sendable {
     let sleeping: UnsafeMutablePointer<Atomic<UInt32>>
     let wake: FutexWord
     let sentCount: UnsafeMutablePointer<Atomic<UInt64>>
+    /// Per subscriber queue, the tail last read (`ChunkQueue.hasRoom(tailSeen:)`): memory of this
+    /// process, reached without the exclusivity checks an array property costs per access.
+    let tailsSeen: UnsafeMutablePointer<UInt64>
     var loanOutstanding = false
 
     /// How a blocked publisher waits by default: re-reads of the full queue before it sleeps (tens
@@ -58,9 +61,12 @@ public final class Publisher: @unchecked Sendable {
         sleeping = memory.atomic32(port + ServiceLayout.Port.sleeping)
         wake = try FutexWord(in: memory.region, at: port + ServiceLayout.Port.wake)
         sentCount = memory.atomic64(port + ServiceLayout.Port.messages)
+        tailsSeen = .allocate(capacity: subscribers.count)
+        tailsSeen.initialize(repeating: 0, count: subscribers.count)
     }
 
     deinit {
+        tailsSeen.deallocate()
         let (registry, index) = (registry, index)
         try? memory.withLock { () throws(SharedMemoryError) in try registry.clean(.publisher, index, change: .left) }
     }
@@ -198,7 +204,7 @@ public final class Publisher: @unchecked Sendable {
                 let subscribers = try registry.subscriberMask()
                 for subscriber in Bits(subscribers) {
                     let queue = queues[subscriber]
-                    guard try queue.count() >= queue.capacity else { continue }
+                    guard try !queue.hasRoom(tailSeen: &tailsSeen[subscriber]) else { continue }
                     switch memory.configuration.overflowPolicy {
                     case .block:
                         return .full(subscriber: subscriber)
@@ -211,7 +217,7 @@ public final class Publisher: @unchecked Sendable {
                 // (without one, no bit to clear afterwards: one atomic operation less per sample).
                 let keeps = history.capacity > 0
                 pool.holders(chunk).pointee.store(subscribers | (keeps ? bit : 0), ordering: .releasing)
-                for subscriber in Bits(subscribers) { try queues[subscriber].push(chunk) }
+                for subscriber in Bits(subscribers) { queues[subscriber].append(chunk) }
                 if keeps {
                     history.enter(chunk, bit: bit, pool: pool)
                 } else if subscribers == 0 {

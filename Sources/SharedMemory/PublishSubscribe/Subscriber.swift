@@ -26,6 +26,9 @@ public final class Subscriber: @unchecked Sendable {
     let receivedCount: UnsafeMutablePointer<Atomic<UInt64>>
     let changes: UnsafeMutablePointer<Atomic<UInt32>>
     let wakesPublishers: Bool
+    /// Per publisher queue, the head last read (`ChunkQueue.take(headSeen:soleTaker:)`): memory of
+    /// this process, reached without the exclusivity checks an array property costs per access.
+    let headsSeen: UnsafeMutablePointer<UInt64>
     /// Samples received and not yet released.
     let held = Atomic<Int>(0)
     /// The publisher whose queue is read first next time (round robin between publishers).
@@ -85,9 +88,12 @@ public final class Subscriber: @unchecked Sendable {
         receivedCount = memory.atomic64(port + ServiceLayout.Port.messages)
         changes = registry.publisherChanges(index)
         wakesPublishers = memory.configuration.overflowPolicy == .block
+        headsSeen = .allocate(capacity: publishers.count)
+        headsSeen.initialize(repeating: 0, count: publishers.count)
     }
 
     deinit {
+        headsSeen.deallocate()
         let (registry, index) = (registry, index)
         try? memory.withLock { () throws(SharedMemoryError) in try registry.clean(.subscriber, index, change: .left) }
     }
@@ -111,7 +117,10 @@ public final class Subscriber: @unchecked Sendable {
         for step in 0..<publishers {
             var publisher = nextPublisher &+ step
             if publisher >= publishers { publisher &-= publishers }
-            guard let chunk = try queues[publisher].take() else { continue }
+            // With the block policy this subscriber is its queues' only taker; with discard-oldest the
+            // publisher takes too.
+            guard let chunk = try queues[publisher].take(headSeen: &headsSeen[publisher], soleTaker: wakesPublishers)
+            else { continue }
             nextPublisher = publisher &+ 1 == publishers ? 0 : publisher &+ 1
             // After the tail's sequentially consistent exchange: a publisher that announced it
             // waits for room is seen here, or saw the room in its re-check.
