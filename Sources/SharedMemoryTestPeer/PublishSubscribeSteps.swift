@@ -21,7 +21,7 @@ extension Peer {
     /// Every wait is bounded by `ServiceMessage.timeout`.
     static let publishSubscribeSteps: [String: Step] = [
         "pubsub-publish": { peer in
-            let service = try PublishSubscribeService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try PublishSubscribeService(opening: try peer.nextAddress())
             let count = try peer.nextNumber("count")
             let maximum = try peer.nextNumber("maximum size")
             let publisher = try Publisher(service: service)
@@ -35,7 +35,7 @@ extension Peer {
             say("sent \(count)")
         },
         "pubsub-publish-hold": { peer in
-            let service = try PublishSubscribeService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try PublishSubscribeService(opening: try peer.nextAddress())
             let count = try peer.nextNumber("count")
             let maximum = try peer.nextNumber("maximum size")
             let publisher = try Publisher(service: service)
@@ -51,7 +51,7 @@ extension Peer {
             withExtendedLifetime(publisher) {}
         },
         "pubsub-subscribe": { peer in
-            let service = try PublishSubscribeService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try PublishSubscribeService(opening: try peer.nextAddress())
             let first = try peer.nextNumber("first")
             let count = try peer.nextNumber("count")
             let subscriber = try Subscriber(service: service)
@@ -67,7 +67,7 @@ extension Peer {
             say("received \(count)")
         },
         "pubsub-receive-increasing": { peer in
-            let service = try PublishSubscribeService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try PublishSubscribeService(opening: try peer.nextAddress())
             let last = try peer.nextNumber("last")
             let subscriber = try Subscriber(service: service)
             say("attached")
@@ -87,16 +87,16 @@ extension Peer {
             say("received \(received)")
         },
         "pubsub-hold": { peer in
-            let service = try PublishSubscribeService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try PublishSubscribeService(opening: try peer.nextAddress())
             let count = try peer.nextNumber("count")
             let subscriber = try Subscriber(service: service)
             say("attached")
-            var held: [HeldSample] = []
+            var held: [Held<ReceivedSample>] = []
             for _ in 0..<count {
                 guard let sample = try subscriber.receive(timeout: ServiceMessage.timeout) else {
                     fail(1, "no sample within \(ServiceMessage.timeout)")
                 }
-                held.append(HeldSample(sample))
+                held.append(Held(sample))
             }
             say("holding \(held.count)")
             _ = Swift.readLine()
@@ -118,7 +118,7 @@ extension Peer {
             say("readings \(readings.count), last \(readings.last ?? 0)")
         },
         "pubsub-stat": { peer in
-            let service = try PublishSubscribeService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try PublishSubscribeService(opening: try peer.nextAddress())
             let statistics = try service.statistics()
             say(
                 "publishers \(statistics.publishers.count) subscribers \(statistics.subscribers.count) "
@@ -127,10 +127,17 @@ extension Peer {
     ]
 }
 
-/// A received sample kept alive in a collection (samples are noncopyable).
-final class HeldSample {
-    let sample: ReceivedSample
-    init(_ sample: consuming ReceivedSample) { self.sample = sample }
+/// A received sample or response kept alive in a collection (they are noncopyable).
+final class Held<Value: ~Copyable> {
+    let value: Value
+    init(_ value: consuming Value) { self.value = value }
+}
+
+extension Peer {
+    /// The next argument, a service's address.
+    mutating func nextAddress() throws -> RegionAddress {
+        try RegionAddress(parsing: try next("address"))
+    }
 }
 
 /// The test samples: an 8-byte number, then bytes derived from it, of a length that cycles with

@@ -13,13 +13,19 @@ extension Peer {
     ///   reqres-hold ADDRESS COUNT            attach a client, send COUNT requests, receive and keep
     ///                                        their responses, send one more request, say "holding COUNT",
     ///                                        wait for a line on stdin
+    ///   reqres-stream ADDRESS REPLIES        attach a server, say "serving", receive one request and
+    ///                                        answer it with REPLIES responses, loan one more, say
+    ///                                        "streamed REPLIES", wait for a line on stdin (a test kills it there)
+    ///   reqres-stream-hold ADDRESS KEEP      attach a client, send one request, receive KEEP of its
+    ///                                        responses and keep them, say "holding KEEP", wait for a
+    ///                                        line on stdin (a test kills it there)
     ///   reqres-example-serve NAME            the server of Docs/RequestResponse.md's example, on the
     ///                                        POSIX service NAME: say "serving" once attached, and
     ///                                        "served COUNT" when a request that is no number came
     /// Every wait is bounded by `ServiceMessage.timeout`.
     static let requestResponseSteps: [String: Step] = [
         "reqres-serve": { peer in
-            let service = try RequestResponseService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try RequestResponseService(opening: try peer.nextAddress())
             let count = try peer.nextNumber("count")
             let replies = try peer.nextNumber("replies")
             let server = try Server(service: service)
@@ -42,7 +48,7 @@ extension Peer {
             say("served \(count)")
         },
         "reqres-request": { peer in
-            let service = try RequestResponseService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try RequestResponseService(opening: try peer.nextAddress())
             let count = try peer.nextNumber("count")
             let replies = try peer.nextNumber("replies")
             let client = try Client(service: service)
@@ -64,18 +70,52 @@ extension Peer {
             say("answered \(count)")
         },
         "reqres-hold": { peer in
-            let service = try RequestResponseService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try RequestResponseService(opening: try peer.nextAddress())
             let count = try peer.nextNumber("count")
             let client = try Client(service: service)
-            var held: [HeldResponse] = []
+            var held: [Held<ReceivedResponse>] = []
             for number in 0..<count {
                 guard let id = try client.send(bytes: ServiceMessage.bytes(number), timeout: ServiceMessage.timeout),
                     let response = try client.receive(responseTo: id, timeout: ServiceMessage.timeout)
                 else { fail(1, "request \(number) got no response within \(ServiceMessage.timeout)") }
-                held.append(HeldResponse(response))
+                held.append(Held(response))
             }
             guard try client.send(bytes: ServiceMessage.bytes(count), timeout: ServiceMessage.timeout) != nil else {
                 fail(1, "the last request waited \(ServiceMessage.timeout) for room")
+            }
+            say("holding \(held.count)")
+            _ = Swift.readLine()
+        },
+        "reqres-stream": { peer in
+            let service = try RequestResponseService(opening: try peer.nextAddress())
+            let replies = try peer.nextNumber("replies")
+            let server = try Server(service: service)
+            say("serving")
+            guard let request = try server.receive(timeout: ServiceMessage.timeout) else {
+                fail(1, "no request within \(ServiceMessage.timeout)")
+            }
+            for reply in 0..<replies {
+                guard try server.respond(to: request, bytes: ServiceMessage.bytes(reply), timeout: ServiceMessage.timeout)
+                else { fail(1, "response \(reply) found no client") }
+            }
+            let loan = try server.loan(respondingTo: request)
+            say("streamed \(replies)")
+            _ = Swift.readLine()
+            _ = consume loan
+        },
+        "reqres-stream-hold": { peer in
+            let service = try RequestResponseService(opening: try peer.nextAddress())
+            let keep = try peer.nextNumber("keep")
+            let client = try Client(service: service)
+            guard let id = try client.send(bytes: ServiceMessage.bytes(0), timeout: ServiceMessage.timeout) else {
+                fail(1, "the request waited \(ServiceMessage.timeout) for room")
+            }
+            var held: [Held<ReceivedResponse>] = []
+            for reply in 0..<keep {
+                guard let response = try client.receive(responseTo: id, timeout: ServiceMessage.timeout) else {
+                    fail(1, "response \(reply) did not come within \(ServiceMessage.timeout)")
+                }
+                held.append(Held(response))
             }
             say("holding \(held.count)")
             _ = Swift.readLine()
@@ -106,12 +146,6 @@ extension Peer {
             say("served \(served)")
         },
     ]
-}
-
-/// A received response kept alive in a collection (responses are noncopyable).
-final class HeldResponse {
-    let response: ReceivedResponse
-    init(_ response: consuming ReceivedResponse) { self.response = response }
 }
 
 extension ServiceMessage {

@@ -9,7 +9,8 @@ import Synchronization
 /// While servers keep up, a request costs what a publish-subscribe sample costs (the free list's
 /// compare-and-swap, the service's lock, a store per server queue) and a response a
 /// compare-and-swap on a queue's tail: no system call. Only a client that finds no response,
-/// and has spun a while, sleeps (`futex(FUTEX_WAIT)`) until a server wakes it.
+/// and has spun a while, announces that it sleeps and sleeps (`futex(FUTEX_WAIT)`) until a
+/// server wakes it.
 public final class Client: @unchecked Sendable {
     // @unchecked: one thread at a time uses a client; its responses count atomically.
     /// The service this client is attached to.
@@ -20,18 +21,20 @@ public final class Client: @unchecked Sendable {
     let pool: ChunkPool
     let bit: UInt64
     let header: Int
-    let responses: [ChunkQueue]
-    let serverSleeping: [UnsafeMutablePointer<Atomic<UInt32>>]
-    let serverWake: [FutexWord]
-    let waiting: AnnouncedWait
+    /// The queues from each server to this client, and the servers' flags for room in them.
+    let responses: ResponsePath
     /// Responses received and not yet released.
     let held = Atomic<Int>(0)
+    /// The ids this client gave, `firstRequestID ..< nextRequestID` (wrapping): a response with
+    /// another id was meant for a predecessor in the slot.
+    let firstRequestID: UInt64
     var nextRequestID: UInt64
     /// The server whose responses are read first next time (round robin).
     var nextServer = 0
 
-    /// How a client waits for responses by default: re-reads of its queues before it sleeps.
-    public static let defaultWaitStrategy = SpinThenWait(spins: 4096)
+    /// How a client waits for responses by default: re-reads of its queues before it sleeps (tens
+    /// of microseconds, as `SPSCRing.defaultWaitStrategy`).
+    public static let defaultWaitStrategy = SpinThenWait(spins: 32768)
 
     /// Attaches a client, taking a free slot of the registry (under the service's lock, after
     /// cleaning the ports of dead processes), and drops the responses a previous client in the
@@ -43,33 +46,17 @@ public final class Client: @unchecked Sendable {
     public init(service: RequestResponseService) throws(SharedMemoryError) {
         self.service = service
         publisher = try Publisher(service: service.channel)
-        let (memory, layout, index) = (service.memory, service.layout, publisher.index)
+        let (layout, index) = (service.layout, publisher.index)
         pool = publisher.pool
         bit = publisher.bit
         header = service.configuration.headerByteCount
-        let servers = 0..<service.configuration.maxServers
-        responses = servers.map { ChunkQueue(memory, offset: layout.responseQueue(server: $0, client: index)) }
-        serverSleeping = servers.map {
-            memory.atomic32(layout.channel.subscriberPort($0) + RequestResponseLayout.replySleeping)
-        }
-        var words: [FutexWord] = []
-        for server in servers {
-            words.append(try FutexWord(in: memory.region, at: layout.channel.subscriberPort(server) + ServiceLayout.Port.wake))
-        }
-        serverWake = words
-        waiting = AnnouncedWait(
-            sleeping: memory.atomic32(layout.channel.publisherPort(index) + RequestResponseLayout.replySleeping),
-            wake: publisher.wake)
-        waiting.sleeping.pointee.store(0, ordering: .relaxed)
-        nextRequestID = UInt64.random(in: 1...(UInt64.max >> 1))
-        let (pool, bit, responses) = (pool, bit, responses)
-        // A predecessor's responses: its bit was cleared from their chunks when it was cleaned, and a
-        // late response to it carries this slot's bit; releasing changes only chunks that carry it.
-        try memory.withLock { () throws(SharedMemoryError) in
-            for queue in responses {
-                while let chunk = try queue.take() { pool.release(chunk, bit) }
-            }
-        }
+        responses = try ResponsePath(
+            service.memory, port: layout.channel.publisherPort(index), wake: publisher.wake,
+            others: (0..<service.configuration.maxServers).map { layout.channel.subscriberPort($0) },
+            queue: { layout.responseQueue(server: $0, client: index) })
+        firstRequestID = UInt64.random(in: 1...(UInt64.max >> 1))
+        nextRequestID = firstRequestID
+        try service.memory.withLock { () throws(SharedMemoryError) in try service.drainResponses(to: index) }
     }
 
     /// The largest request: the service's `requestPayloadByteCount`.
@@ -110,15 +97,8 @@ public final class Client: @unchecked Sendable {
         throws(SharedMemoryError) -> UInt64?
     {
         let count = byteCount ?? maximumRequestByteCount
-        guard count >= 0, count <= maximumRequestByteCount else {
-            throw SharedMemoryError(
-                code: .invalidSize, operation: "Client.send", address: service.address.description,
-                message: "a \(count)-byte request does not fit a payload of \(maximumRequestByteCount) bytes",
-                hint: "send at most requestPayloadByteCount bytes, or create the service with a larger payload")
-        }
-        let id = request.id
-        guard try publisher.send(request.sample, byteCount: header + count, timeout: timeout) else { return nil }
-        return id
+        try service.checkPayload(count, maximum: maximumRequestByteCount, of: "request", operation: "Client.send")
+        return try deliver(request, byteCount: count, timeout: timeout)
     }
 
     /// Copies `bytes` into a loaned chunk and sends it, as `send(_:byteCount:timeout:)` does.
@@ -130,15 +110,19 @@ public final class Client: @unchecked Sendable {
     /// - Throws: as `send(_:byteCount:timeout:)`.
     @discardableResult
     public func send(bytes: some Collection<UInt8>, timeout: Duration? = nil) throws(SharedMemoryError) -> UInt64? {
-        guard bytes.count <= maximumRequestByteCount else {
-            throw SharedMemoryError(
-                code: .invalidSize, operation: "Client.send", address: service.address.description,
-                message: "a \(bytes.count)-byte request does not fit a payload of \(maximumRequestByteCount) bytes",
-                hint: "send at most requestPayloadByteCount bytes, or create the service with a larger payload")
-        }
+        try service.checkPayload(bytes.count, maximum: maximumRequestByteCount, of: "request", operation: "Client.send")
         let request = try loan()
         try PayloadCopy.copy(bytes, into: request.payload, in: service.region, operation: "Client.send")
-        return try send(request, byteCount: bytes.count, timeout: timeout)
+        return try deliver(request, byteCount: bytes.count, timeout: timeout)
+    }
+
+    /// Sends a request whose size was checked: its id, or `nil` at the timeout.
+    private func deliver(_ request: consuming LoanedRequest, byteCount: Int, timeout: Duration?)
+        throws(SharedMemoryError) -> UInt64?
+    {
+        let id = request.id
+        guard try publisher.send(request.sample, byteCount: header + byteCount, timeout: timeout) else { return nil }
+        return id
     }
 
     /// The next response to any of this client's requests, in place, or `nil` if none waits now.
@@ -154,14 +138,18 @@ public final class Client: @unchecked Sendable {
                 message: "this client holds \(capacity) responses, its limit",
                 hint: "release (drop) received responses before receiving more")
         }
-        let servers = responses.count
-        for step in 0..<servers {
+        let servers = responses.queues.count
+        var step = 0
+        while step < servers {
             var server = nextServer &+ step
             if server >= servers { server &-= servers }
-            guard let chunk = try responses[server].take() else { continue }
+            guard let chunk = try responses.queues[server].take() else {
+                step &+= 1
+                continue
+            }
             nextServer = server &+ 1 == servers ? 0 : server &+ 1
             // After the tail's sequentially consistent exchange: a server waiting for room is seen.
-            AnnouncedWait.wakeIfSleeping(serverSleeping[server], serverWake[server])
+            responses.wake(server)
             let length = Int(pool.length(chunk).pointee.load(ordering: .relaxed))
             guard length >= header, length - header <= service.configuration.responsePayloadByteCount else {
                 pool.release(chunk, bit)
@@ -170,10 +158,16 @@ public final class Client: @unchecked Sendable {
                     rule: "a response is the \(header)-byte header and at most "
                         + "\(service.configuration.responsePayloadByteCount) bytes")
             }
-            held.wrappingAdd(1, ordering: .relaxed)
             let start = pool.payload(chunk)
+            let id = start.load(as: UInt64.self)
+            // A response the server sent while this client's predecessor in the slot left: not ours.
+            guard id &- firstRequestID < nextRequestID &- firstRequestID else {
+                pool.release(chunk, bit)
+                continue
+            }
+            held.wrappingAdd(1, ordering: .relaxed)
             return ReceivedResponse(
-                client: self, chunk: chunk, server: server, requestID: start.load(as: UInt64.self),
+                client: self, chunk: chunk, server: server, requestID: id,
                 bytes: UnsafeRawBufferPointer(start: start + header, count: length - header))
         }
         return nil
@@ -183,14 +177,21 @@ public final class Client: @unchecked Sendable {
     /// sleeps and sleeping on its wake word (`futex(FUTEX_WAIT)`) until a server wakes it. `nil`
     /// if `timeout` passed first.
     ///
+    /// While it sleeps it looks for ports whose processes died at least every half second, and
+    /// cleans them (`RequestResponseService.cleanDeadPorts()`).
+    ///
     /// - Parameters:
     ///   - timeout: how long to wait; `nil` waits as long as it takes.
     ///   - strategy: how many re-reads of the queues before sleeping.
-    /// - Throws: as `receive()`; a `futex` failure other than a timeout.
+    /// - Throws: `.peerDied` when no response waits and no server is attached: those that had
+    ///   this client's requests died (SIGKILL, a crash) or detached, so nothing can answer. As
+    ///   `receive()`; a `futex` failure other than a timeout.
     public func receive(timeout: Duration?, strategy: SpinThenWait = Client.defaultWaitStrategy)
         throws(SharedMemoryError) -> ReceivedResponse?
     {
-        try waiting.wait(timeout: timeout, strategy: strategy, ready: anyWaiting, attempt: receive)
+        try responses.waiting.wait(
+            timeout: timeout, strategy: strategy, ready: responses.anyWaiting, attempt: receive,
+            stillUseful: anyServer)
     }
 
     /// Waits for the next response to request `id`, as `receive(timeout:strategy:)` does;
@@ -200,7 +201,7 @@ public final class Client: @unchecked Sendable {
     ///   - id: what `send` returned.
     ///   - timeout: how long to wait in all; `nil` waits as long as it takes.
     ///   - strategy: how many re-reads of the queues before sleeping.
-    /// - Throws: as `receive()`; a `futex` failure other than a timeout.
+    /// - Throws: as `receive(timeout:strategy:)`.
     public func receive(
         responseTo id: UInt64, timeout: Duration?, strategy: SpinThenWait = Client.defaultWaitStrategy
     ) throws(SharedMemoryError) -> ReceivedResponse? {
@@ -213,10 +214,17 @@ public final class Client: @unchecked Sendable {
         }
     }
 
-    /// Whether any response waits (sequentially consistent loads, after the sleep announcement).
-    private func anyWaiting() throws(SharedMemoryError) -> Bool {
-        for queue in responses where try queue.count() > 0 { return true }
-        return false
+    /// Whether a server is attached, after cleaning those whose processes died (what a waiting
+    /// client checks between slices of its sleep); `.peerDied` if none is and no response waits.
+    private func anyServer() throws(SharedMemoryError) -> Bool {
+        try service.cleanDeadPortsIfAny()
+        if try service.registry.subscriberMask() != 0 { return true }
+        if try responses.anyWaiting() { return true }
+        throw SharedMemoryError(
+            code: .peerDied, operation: "Client.receive", address: service.address.description,
+            message: "no server is attached and no response waits: the servers that had this client's requests "
+                + "died or detached",
+            hint: "start a server and send the request again, or stop")
     }
 
     /// A response dropped: clear this client's bit from its chunk (the last holder frees it).

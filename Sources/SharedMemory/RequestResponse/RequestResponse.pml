@@ -2,20 +2,25 @@
 // The request-response round trip (RequestResponse/*.swift) on publish-subscribe's parts: a
 // client's request goes into its queue to the server (a push under the service's lock), the
 // server takes it (compare-and-swap of the tail), loans chunks for its responses and pushes
-// each into the queue from it to that client (under the lock), and the client takes them.
+// each into the queue from it to that client, of which it is the only writer (no lock), and the
+// client takes them.
 // Each side can sleep for two reasons on one wake word per port: a client waiting for room in
 // its request queue (the publisher's sleeping flag) or for responses (its second flag); a
 // server waiting for requests (the subscriber's sleeping flag) or for room to respond (its
 // second flag). Whoever makes progress for the other side stores its entry or its tail first
-// (sequentially consistent), then loads the matching flag and, if set, bumps the wake word.
+// (sequentially consistent), then takes the matching flag back if it is set (compare-and-swap
+// 1 to 0, ServiceMemory.wake) and only then bumps the wake word: one wake-up per sleep.
 //
 // The pool's free list is checked in ChunkPool.pml and the queues' discard-oldest taking in
 // PublishSubscribe.pml; here a chunk is taken and returned in one step, with its holders word
 // (one bit per port) exact.
 //
 // What it checks, for every interleaving, with C clients each sending M requests one after
-// another and the server answering each with R responses through queues of CAP entries (one
-// client: two make 7e7 states, too many for CI, and add no new kind of step):
+// another and the server answering each with R responses through queues of CAP entries (two
+// clients, so that a response push without the lock meets the other client's request push
+// under it, and the server's round robin and its wake-ups of two clients are covered; scratch
+// variables are reset after use so that equal states are stored once: 2.5e7 states, about a
+// minute and 1.2 GB):
 // every response reaches the client that asked, intact and in order (all R for each request);
 // the server sees each request once, intact; no chunk is taken while it has holders and the
 // pool (ServiceConfiguration.chunkCount of the channel plus RequestResponseConfiguration's
@@ -26,11 +31,11 @@
 // its sleep, or with the server reading the client's request-room flag instead of its response
 // flag, the verifier finds a process stuck asleep.
 
-#define C 1
-#define M 2
+#define C 2
+#define M 1
 #define R 2
 #define CAP 1
-#define N 6          /* C * (1 + CAP) + 1 * (1 + CAP) + 2 * C * 1 * CAP */
+#define N 10         /* C * (1 + CAP) + 1 * (1 + CAP) + 2 * C * 1 * CAP */
 #define EMPTY 255
 #define SERVERBIT 1
 #define CLIENTBIT(c) (1 << (1 + c))
@@ -67,6 +72,14 @@ inline futexWake(word, asleep) {
     atomic { word++; asleep = 0 }
 }
 
+// ServiceMemory.wake: only the waker that takes the flag back (1 to 0) wakes the sleeper.
+inline wakeIfSleeping(flag, word, asleep) {
+    if
+    :: atomic { flag == 1 -> flag = 0 }; futexWake(word, asleep)
+    :: else -> skip
+    fi
+}
+
 inline take(ch, b) {
     atomic {
         ch = 0;
@@ -85,7 +98,8 @@ inline release(ch, b) {
     atomic {
         old = holders[ch];
         holders[ch] = old & ~(b);
-        if :: (old & (b)) != 0 && (old & ~(b)) == 0 -> free[ch] = 1 :: else -> skip fi
+        if :: (old & (b)) != 0 && (old & ~(b)) == 0 -> free[ch] = 1 :: else -> skip fi;
+        old = 0
     }
 }
 
@@ -94,11 +108,11 @@ inline release(ch, b) {
     do \
     :: tl = TAIL[q]; h = HEAD[q]; \
        if \
-       :: h == tl -> ch = EMPTY; break \
+       :: h == tl -> atomic { ch = EMPTY; tl = 0; h = 0 }; break \
        :: else -> \
           e = SLOTS[q * CAP + tl % CAP]; \
           if \
-          :: atomic { TAIL[q] == tl -> TAIL[q] = tl + 1 }; ch = e; break \
+          :: atomic { TAIL[q] == tl -> TAIL[q] = tl + 1; ch = e; e = 0; tl = 0; h = 0 }; break \
           :: atomic { TAIL[q] != tl } \
           fi \
        fi \
@@ -132,7 +146,7 @@ retry:
        qhead[c]++;
        release(ch, CLIENTBIT(c));         // no history
        lock = 0;
-       if :: serverSleeping -> futexWake(serverWake, serverAsleep) :: else -> skip fi;
+       wakeIfSleeping(serverSleeping, serverWake, serverAsleep);
        // Its R responses, in order.
        got = 0;
        do
@@ -141,7 +155,7 @@ retry:
           TAKE_ENTRY(rhead, rtail, rslot, c, ch);
           if
           :: ch != EMPTY ->
-             if :: serverReplySleeping -> futexWake(serverWake, serverAsleep) :: else -> skip fi;
+             wakeIfSleeping(serverReplySleeping, serverWake, serverAsleep);
              assert(holders[ch] == CLIENTBIT(c));
              assert(data[ch] == c * 64 + request * 8 + got);
              got++;
@@ -153,7 +167,7 @@ retry:
              :: rhead[c] == rtail[c] -> futexWait(clientWake[c], w, clientAsleep[c])
              :: else -> skip
              fi;
-             clientReplySleeping[c] = 0
+             clientReplySleeping[c] = 0; w = 0
           fi
        od;
        request++
@@ -185,9 +199,9 @@ proctype server() {
           :: c < C && qhead[c] != qtail[c] -> break
           :: c < C && qhead[c] == qtail[c] -> c++
           od;
-          serverSleeping = 0
+          serverSleeping = 0; w = 0
        :: else ->
-          if :: clientRoomSleeping[c] -> futexWake(clientWake[c], clientAsleep[c]) :: else -> skip fi;
+          wakeIfSleeping(clientRoomSleeping[c], clientWake[c], clientAsleep[c]);
           assert(holders[rq] & SERVERBIT);
           assert(data[rq] / 64 == c && data[rq] % 8 == 0);
           response = 0;
@@ -196,26 +210,22 @@ proctype server() {
           :: else ->
              take(ch, SERVERBIT);
              data[ch] = data[rq] + response;
-retry:
-             atomic { lock == 0 -> lock = 1 };
-             if
-             :: rhead[c] - rtail[c] >= CAP ->
-                lock = 0;
+             // The only writer of the queue to client c: no lock.
+             do
+             :: rhead[c] - rtail[c] < CAP -> break
+             :: else ->
                 w = serverWake;
                 serverReplySleeping = 1;
                 if
                 :: rhead[c] - rtail[c] >= CAP -> futexWait(serverWake, w, serverAsleep)
                 :: else -> skip
                 fi;
-                serverReplySleeping = 0;
-                goto retry
-             :: else -> skip
-             fi;
+                serverReplySleeping = 0; w = 0
+             od;
              holders[ch] = CLIENTBIT(c);
              rslot[c * CAP + rhead[c] % CAP] = ch;
              rhead[c]++;
-             lock = 0;
-             if :: clientReplySleeping[c] -> futexWake(clientWake[c], clientAsleep[c]) :: else -> skip fi;
+             wakeIfSleeping(clientReplySleeping[c], clientWake[c], clientAsleep[c]);
              response++
           od;
           release(rq, SERVERBIT);

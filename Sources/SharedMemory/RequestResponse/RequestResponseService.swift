@@ -26,6 +26,7 @@ public final class RequestResponseService: @unchecked Sendable {
     /// The request direction: clients are its publishers, servers its subscribers.
     let channel: PublishSubscribeService
     var memory: ServiceMemory { channel.memory }
+    var registry: PortRegistry { PortRegistry(memory: channel.memory) }
 
     /// The service's address.
     public var address: RegionAddress { region.address }
@@ -118,15 +119,55 @@ public final class RequestResponseService: @unchecked Sendable {
     }
 
     /// Cleans the ports whose processes died (`kill(pid, 0)` and `/proc/PID/stat`): their slots are
-    /// freed and the chunks only they held (requests, responses, loans) return to the pool.
-    /// Attaching a port does it too.
+    /// freed and the chunks only they held (requests, responses, loans) return to the pool, with
+    /// the responses still queued for clients that left or died. Attaching a port does it too.
     ///
     /// - Returns: how many ports were cleaned.
-    /// - Throws: `.timedOut` if the service's lock stays held; `.corrupted` for a port word no
-    ///   process of this library writes.
+    /// - Throws: `.timedOut` if the service's lock stays held; `.corrupted` for a port word or a
+    ///   queue no process of this library writes.
     @discardableResult
     public func cleanDeadPorts() throws(SharedMemoryError) -> Int {
-        try channel.cleanDeadPorts()
+        let (memory, registry, clients) = (memory, registry, configuration.maxClients)
+        return try memory.withLock { () throws(SharedMemoryError) -> Int in
+            let cleaned = try registry.cleanDeadPorts()
+            for client in 0..<clients where try registry.record(.publisher, client) == nil {
+                try drainResponses(to: client)
+            }
+            return cleaned
+        }
+    }
+
+    /// Cleans the dead ports if a scan without the lock finds any (what a sleeping port does
+    /// between slices of its sleep).
+    func cleanDeadPortsIfAny() throws(SharedMemoryError) {
+        guard try registry.anyDeadPort() else { return }
+        try cleanDeadPorts()
+    }
+
+    /// Takes every response queued for client slot `client` (from `servers`, all by default) and
+    /// clears the slot's bit from their chunks (the caller holds the lock, and no client in the slot
+    /// holds a chunk it could be confused with: the slot is free, or its client is attaching, or
+    /// see `Server.send`).
+    /// Responses to a client that left or died: an entry whose chunk its cleaning already freed
+    /// changes nothing, since the chunk no longer carries the bit.
+    func drainResponses(to client: Int, from servers: Range<Int>? = nil) throws(SharedMemoryError) {
+        let bit = registry.bit(.publisher, client)
+        let pool = ChunkPool(memory: memory)
+        for server in servers ?? 0..<configuration.maxServers {
+            let queue = ChunkQueue(memory, offset: layout.responseQueue(server: server, client: client))
+            while let chunk = try queue.take() { pool.release(chunk, bit) }
+        }
+    }
+
+    /// Checks that `count` bytes fit a payload of `maximum` (a request's or a response's).
+    ///
+    /// - Throws: `.invalidSize` naming both.
+    func checkPayload(_ count: Int, maximum: Int, of kind: String, operation: String) throws(SharedMemoryError) {
+        guard count < 0 || count > maximum else { return }
+        throw SharedMemoryError(
+            code: .invalidSize, operation: operation, address: address.description,
+            message: "a \(count)-byte \(kind) does not fit a payload of \(maximum) bytes",
+            hint: "send at most \(kind)PayloadByteCount bytes, or create the service with a larger payload")
     }
 
     /// What the service holds now: its ports and its pool (a snapshot while ports work).

@@ -7,8 +7,9 @@ import Synchronization
 /// requests are released.
 ///
 /// Receiving costs a compare-and-swap on a queue's tail; responding the free list's
-/// compare-and-swap, the service's lock and one queue store: no system call while the client
-/// is awake. Only a server that finds no request, and has spun a while, sleeps (`futex(FUTEX_WAIT)`).
+/// compare-and-swap and one store into the queue to the client, whose only writer this server is
+/// (no lock): no system call while the client is awake. Only a server that finds no request, and
+/// has spun a while, sleeps (`futex(FUTEX_WAIT)`).
 public final class Server: @unchecked Sendable {
     // @unchecked: one thread at a time uses a server (its loan flag is unsynchronized).
     /// The service this server is attached to.
@@ -16,19 +17,18 @@ public final class Server: @unchecked Sendable {
     /// Its slot in the service's registry: 0 up to `maxServers - 1`.
     public var index: Int { subscriber.index }
     let subscriber: Subscriber
-    let memory: ServiceMemory
     let registry: PortRegistry
     let pool: ChunkPool
     let bit: UInt64
     let header: Int
-    let responses: [ChunkQueue]
-    let clientSleeping: [UnsafeMutablePointer<Atomic<UInt32>>]
-    let clientWake: [FutexWord]
-    let waiting: AnnouncedWait
+    /// The queues from this server to each client (this server their only writer), and the
+    /// clients' flags for responses.
+    let responses: ResponsePath
     var loanOutstanding = false
 
-    /// How a server waits by default: re-reads of its queues before it sleeps.
-    public static let defaultWaitStrategy = SpinThenWait(spins: 4096)
+    /// How a server waits by default: re-reads of its queues before it sleeps (tens of
+    /// microseconds, as `SPSCRing.defaultWaitStrategy`).
+    public static let defaultWaitStrategy = SpinThenWait(spins: 32768)
 
     /// Attaches a server, taking a free slot of the registry (under the service's lock, after
     /// cleaning the ports of dead processes).
@@ -39,26 +39,15 @@ public final class Server: @unchecked Sendable {
     public init(service: RequestResponseService) throws(SharedMemoryError) {
         self.service = service
         subscriber = try Subscriber(service: service.channel)
-        let (memory, layout, index) = (service.memory, service.layout, subscriber.index)
-        self.memory = memory
+        let (layout, index) = (service.layout, subscriber.index)
         registry = subscriber.registry
         pool = subscriber.pool
         bit = subscriber.bit
         header = service.configuration.headerByteCount
-        let clients = 0..<service.configuration.maxClients
-        responses = clients.map { ChunkQueue(memory, offset: layout.responseQueue(server: index, client: $0)) }
-        clientSleeping = clients.map {
-            memory.atomic32(layout.channel.publisherPort($0) + RequestResponseLayout.replySleeping)
-        }
-        var words: [FutexWord] = []
-        for client in clients {
-            words.append(try FutexWord(in: memory.region, at: layout.channel.publisherPort(client) + ServiceLayout.Port.wake))
-        }
-        clientWake = words
-        waiting = AnnouncedWait(
-            sleeping: memory.atomic32(layout.channel.subscriberPort(index) + RequestResponseLayout.replySleeping),
-            wake: subscriber.wake)
-        waiting.sleeping.pointee.store(0, ordering: .relaxed)
+        responses = try ResponsePath(
+            service.memory, port: layout.channel.subscriberPort(index), wake: subscriber.wake,
+            others: (0..<service.configuration.maxClients).map { layout.channel.publisherPort($0) },
+            queue: { layout.responseQueue(server: index, client: $0) })
     }
 
     /// The largest response: the service's `responsePayloadByteCount`.
@@ -123,7 +112,7 @@ public final class Server: @unchecked Sendable {
         guard let chunk else {
             throw SharedMemoryError(
                 code: .limitExceeded, operation: "Server.loan", address: service.address.description,
-                message: "all \(memory.layout.chunkCount) chunks of the pool are held",
+                message: "all \(service.memory.layout.chunkCount) chunks of the pool are held",
                 hint: "a port holds more than its buffer, or a port of a live process does not let go; "
                     + "release requests and responses, or detach that port")
         }
@@ -141,14 +130,10 @@ public final class Server: @unchecked Sendable {
         pool.release(chunk, bit)
     }
 
-    private enum Delivery {
-        case delivered, full, clientGone
-    }
-
     /// Sends a loaned response to the client whose request it answers: its chunk's index goes
-    /// into the queue from this server to that client (under the service's lock), and the client
-    /// is woken if it sleeps (`futex(FUTEX_WAKE)`). A full queue makes it wait for room, at most
-    /// `timeout`.
+    /// into the queue from this server to that client, of which this server is the only writer
+    /// (no lock), and the client is woken if it announced that it sleeps (`futex(FUTEX_WAKE)`). A
+    /// full queue makes it wait for room, at most `timeout`.
     ///
     /// - Parameters:
     ///   - response: the loan, written; consumed either way (if it is not delivered its chunk goes
@@ -158,48 +143,15 @@ public final class Server: @unchecked Sendable {
     /// - Returns: `false` if the client detached or died (its death seen through `kill(pid, 0)`)
     ///   or the timeout passed first: nothing was sent.
     /// - Throws: `.invalidSize` for a `byteCount` larger than the response payload; `.corrupted`
-    ///   when a queue breaks its rules; `.timedOut` if the service's lock stays held.
+    ///   when a queue breaks its rules; `.timedOut` if the service's lock stays held (taken only
+    ///   to clean up after a client that left).
     @discardableResult
     public func send(_ response: consuming LoanedResponse, byteCount: Int? = nil, timeout: Duration? = nil)
         throws(SharedMemoryError) -> Bool
     {
         let count = byteCount ?? maximumResponseByteCount
-        guard count >= 0, count <= maximumResponseByteCount else {
-            throw SharedMemoryError(
-                code: .invalidSize, operation: "Server.send", address: service.address.description,
-                message: "a \(count)-byte response does not fit a payload of \(maximumResponseByteCount) bytes",
-                hint: "send at most responsePayloadByteCount bytes, or create the service with a larger payload")
-        }
-        let (chunk, client, clientWord) = (response.chunk, response.client, response.clientWord)
-        pool.length(chunk).pointee.store(UInt32(header + count), ordering: .relaxed)
-        let queue = responses[client]
-        let clientBit = registry.bit(.publisher, client)
-        let clock = ContinuousClock()
-        let deadline = timeout.map { clock.now + $0 }
-        while true {
-            let delivery = try memory.withLock { () throws(SharedMemoryError) -> Delivery in
-                guard clientWord != 0, registry.word(.publisher, client).pointee.load(ordering: .acquiring) == clientWord
-                else { return .clientGone }
-                guard try queue.count() < queue.capacity else { return .full }
-                // The chunk is this server's alone until the push: from now on it is the client's.
-                pool.holders(chunk).pointee.store(clientBit, ordering: .releasing)
-                try queue.push(chunk)
-                return .delivered
-            }
-            switch delivery {
-            case .delivered:
-                response.sent = true
-                loanOutstanding = false
-                AnnouncedWait.wakeIfSleeping(clientSleeping[client], clientWake[client])
-                return true
-            case .clientGone:
-                return false
-            case .full:
-                guard try waitForRoom(queue, client: client, clientWord: clientWord, deadline: deadline) else {
-                    return false
-                }
-            }
-        }
+        try service.checkPayload(count, maximum: maximumResponseByteCount, of: "response", operation: "Server.send")
+        return try deliver(response, byteCount: count, timeout: timeout)
     }
 
     /// Copies `bytes` into a response loaned for `request` and sends it, as `send(_:byteCount:timeout:)` does.
@@ -214,40 +166,60 @@ public final class Server: @unchecked Sendable {
     public func respond(to request: borrowing ReceivedRequest, bytes: some Collection<UInt8>, timeout: Duration? = nil)
         throws(SharedMemoryError) -> Bool
     {
-        guard bytes.count <= maximumResponseByteCount else {
-            throw SharedMemoryError(
-                code: .invalidSize, operation: "Server.send", address: service.address.description,
-                message: "a \(bytes.count)-byte response does not fit a payload of \(maximumResponseByteCount) bytes",
-                hint: "send at most responsePayloadByteCount bytes, or create the service with a larger payload")
-        }
+        try service.checkPayload(bytes.count, maximum: maximumResponseByteCount, of: "response", operation: "Server.send")
         let response = try loan(respondingTo: request)
         try PayloadCopy.copy(bytes, into: response.payload, in: service.region, operation: "Server.send")
-        return try send(response, byteCount: bytes.count, timeout: timeout)
+        return try deliver(response, byteCount: bytes.count, timeout: timeout)
     }
 
-    /// Waits until the client's queue has room (`true`), or in slices of 100 ms notices that the
-    /// client left or died (`true`: the caller's locked check finds it gone; a dead one is cleaned
-    /// first); `false` at the deadline.
-    private func waitForRoom(_ queue: ChunkQueue, client: Int, clientWord: UInt64, deadline: ContinuousClock.Instant?)
+    /// Sends a response whose size was checked; `false` if the client left or died, or at the timeout.
+    private func deliver(_ response: consuming LoanedResponse, byteCount: Int, timeout: Duration?)
         throws(SharedMemoryError) -> Bool
     {
+        let (chunk, client, clientWord) = (response.chunk, response.client, response.clientWord)
+        pool.length(chunk).pointee.store(UInt32(header + byteCount), ordering: .relaxed)
+        let queue = responses.queues[client]
         let clock = ContinuousClock()
+        let deadline = timeout.map { clock.now + $0 }
         while true {
-            let remaining = deadline.map { clock.now.duration(to: $0) }
-            if let remaining, remaining <= .zero { return false }
+            guard clientWord != 0, registry.word(.publisher, client).pointee.load(ordering: .acquiring) == clientWord
+            else { return false }
+            if try queue.count() < queue.capacity { break }
             let room = { () throws(SharedMemoryError) -> Bool in try queue.count() < queue.capacity }
-            let slice = min(remaining ?? .milliseconds(100), .milliseconds(100))
-            if try waiting.wait(timeout: slice, strategy: Self.defaultWaitStrategy, ready: room, attempt: {
-                () throws(SharedMemoryError) -> Bool? in try room() ? true : nil
-            }) != nil {
-                return true
-            }
-            let word = registry.word(.publisher, client).pointee.load(ordering: .acquiring)
-            guard word == clientWord else { return true }
-            guard let record = try registry.record(.publisher, client), record.isAlive else {
-                try service.cleanDeadPorts()
-                return true
-            }
+            guard
+                try responses.waiting.wait(
+                    timeout: deadline.map { clock.now.duration(to: $0) }, strategy: Self.defaultWaitStrategy, ready: room,
+                    attempt: { () throws(SharedMemoryError) -> Bool? in try room() ? true : nil },
+                    stillUseful: { () throws(SharedMemoryError) -> Bool in try clientStays(client, clientWord) }) != nil
+            else { return false }
         }
+        // The chunk is this server's alone until the push: from then on it is the client's.
+        pool.holders(chunk).pointee.store(registry.bit(.publisher, client), ordering: .releasing)
+        try queue.push(chunk)
+        response.sent = true
+        loanOutstanding = false
+        // After the push's sequentially consistent store. A client that left or died meanwhile was
+        // cleaned while the chunk was still this server's: take back what waits for it (under the
+        // lock, so that no successor in the slot attaches meanwhile; one that attached already
+        // drained the queue, so only this push can be there, and it drops a response it took).
+        guard registry.word(.publisher, client).pointee.load(ordering: .sequentiallyConsistent) == clientWord else {
+            try service.memory.withLock { () throws(SharedMemoryError) in 
+                try service.drainResponses(to: client, from: index..<index + 1)
+            }
+            return false
+        }
+        responses.wake(client)
+        return true
+    }
+
+    /// Whether the client is still the one that asked, after a slice of waiting for room; a
+    /// client whose process died is cleaned.
+    private func clientStays(_ client: Int, _ clientWord: UInt64) throws(SharedMemoryError) -> Bool {
+        guard registry.word(.publisher, client).pointee.load(ordering: .acquiring) == clientWord else { return false }
+        guard let record = try registry.record(.publisher, client), record.isAlive else {
+            try service.cleanDeadPorts()
+            return false
+        }
+        return true
     }
 }
