@@ -37,7 +37,10 @@ struct PublishSubscribeCorruptionTests {
         let subscriber = try Subscriber(service: hostile.service)
         #expect(try publisher.send(value: UInt64(1)))
         try hostile.peerWrites(hostile.layout.queue(publisher: 0, subscriber: 0) + ServiceLayout.Queue.head, 1000)
-        expectCorrupted("queue head", 1000) { _ = try subscriber.receive() }
+        // A receive finds the sample by its entry's mark, without the head; the re-check before
+        // sleeping reads the head.
+        #expect(try subscriber.receive(UInt64.self, timeout: .seconds(10), strategy: SpinThenWait(spins: 0)) == 1)
+        expectCorrupted("queue head", 1000) { _ = try subscriber.receive(timeout: .seconds(10), strategy: SpinThenWait(spins: 0)) }
         expectCorrupted("queue head", 1000) { try publisher.send(value: UInt64(2)) }
     }
 
@@ -59,8 +62,10 @@ struct PublishSubscribeCorruptionTests {
         let publisher = try Publisher(service: hostile.service)
         let subscriber = try Subscriber(service: hostile.service)
         #expect(try publisher.send(value: UInt64(1)))  // the pool's first chunk, 0
-        try hostile.peerWrites(hostile.layout.chunkRecord(0) + ServiceLayout.ChunkRecord.length, 65536)
-        expectCorrupted("length of chunk 0", 65536) { _ = try subscriber.receive() }
+        // The entry's length, and its mark unchanged (1: the entry at position 0).
+        let entry = hostile.layout.queue(publisher: 0, subscriber: 0) + ServiceLayout.queueSlotsOffset
+        try hostile.peerWrites(entry + ServiceLayout.QueueEntry.length, 1 << 32 | 65536)
+        expectCorrupted("length in the queue entry of chunk 0", 65536) { _ = try subscriber.receive() }
     }
 
     @Test("a free list head outside the pool, and a free chunk with holders")

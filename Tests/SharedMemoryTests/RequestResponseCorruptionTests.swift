@@ -29,6 +29,11 @@ struct RequestResponseCorruptionTests {
         }
 
         func length(_ chunk: Int) -> Int { layout.channel.chunkRecord(chunk) + ServiceLayout.ChunkRecord.length }
+        /// The length in the first entry of the request queue from client 0 to server 0 (a request's
+        /// length travels in its queue entry; the entry's mark follows it).
+        var firstRequestLength: Int {
+            layout.channel.queue(publisher: 0, subscriber: 0) + ServiceLayout.queueSlotsOffset + ServiceLayout.QueueEntry.length
+        }
         var responseQueue: Int { layout.responseQueue(server: 0, client: 0) }
     }
 
@@ -39,7 +44,7 @@ struct RequestResponseCorruptionTests {
         let client = try Client(service: hostile.service)
         let server = try Server(service: hostile.service)
         #expect(try client.send(bytes: [1]) != nil)  // the pool's first chunk, 0
-        try hostile.peerWrites(hostile.length(0), 3)
+        try hostile.peerWrites(hostile.firstRequestLength, 1 << 32 | 3)  // the mark kept: 1, position 0
         expectCorrupted("length of chunk 0", 3) { _ = try server.receive() }
         #expect(try hostile.service.statistics().freeChunkCount == hostile.service.configuration.chunkCount)
     }

@@ -1,14 +1,15 @@
 // pan: -DSAFETY -DCOLLAPSE | -m1000000
 // The chunk hand-over of the publish-subscribe service (PublishSubscribe/*.swift): the pool's
 // tagged free list, each chunk's holders word (one bit per port), the queues from each publisher
-// to each subscriber (the publisher reads the tail only when the queue looks full, the subscriber
-// the head only when it looks empty; the tail moves by a store of the subscriber under block, by a
+// to each subscriber (the publisher moves the head, then marks the entry with its position + 1; a
+// taker finds an entry by its mark, without reading the head; the publisher reads the tail only
+// when the queue looks full; the tail moves by a store of the subscriber under block, by a
 // compare-and-swap of the subscriber or of the publisher discarding the oldest under
 // discard-oldest), and the sleep and wake-up protocol of a subscriber waiting
 // for samples and of a publisher waiting for room.
 //
 // The accesses this protocol's correctness rests on are sequentially consistent in the Swift code
-// (a queue's head store and tail exchange, each side's sleeping flag store and load, the queue
+// (a queue's head and mark stores, followed by a full fence, and its tail store or exchange, each side's sleeping flag store and load, the queue
 // counts of the re-checks), and the pool's words are read-modify-writes, so Spin's interleavings
 // are exact for them; payload and slot contents are published by the release and acquire pairs
 // around them. Delivery happens under the service's lock (here a lock bit).
@@ -19,7 +20,8 @@
 // no chunk is taken from the pool while it has holders, and the pool never runs dry (the chunk
 // count is the one ServiceConfiguration.chunkCount gives); every subscriber receives each
 // publisher's samples intact and in order (all of them under block, an increasing sequence
-// ending in the last under discard-oldest); nobody is left asleep while there is work (a lost
+// ending in the last under discard-oldest); a queue's tail never passes its head (what a reader
+// of both, a sleeper's re-check or the statistics, would report as corrupted); nobody is left asleep while there is work (a lost
 // wake-up is an invalid end state); at the end every chunk is back in the pool, on the free list.
 //
 // Each part is needed: without the subscriber's re-check of its queues after the sleep
@@ -44,6 +46,7 @@ byte data[N];        // what a chunk carries: publisher * 16 + sample number
 byte qhead[S * P];
 byte qtail[S * P];
 byte qslot[S * P * CAP];
+byte qmark[S * P * CAP];  // an entry's position + 1 once written
 
 bit subSleeping[S];
 byte subWake[S];
@@ -106,23 +109,23 @@ inline take(c, b) {
     atomic { assert(holders[c] == 0); holders[c] = b }
 }
 
-// Takes the oldest entry of queue q into c, or sets c to EMPTY when there is none. h is the
-// head the taker read last, reloaded only when the queue looks empty (or the tail passed it: the
-// publisher discarded); the sole taker (block) moves the tail with a store.
-inline takeEntry(q, c, h) {
+// Takes the oldest entry of queue q into c, or sets c to EMPTY when there is none: the entry at
+// the tail is there once it carries its mark. The sole taker (block) moves the tail with a store.
+inline takeEntry(q, c) {
     do
     :: tl = qtail[q];
+       m = qmark[q * CAP + tl % CAP];
        if
-       :: h <= tl -> h = qhead[q]   // the tail first: the head read after it is not behind it
-       :: else -> skip
-       fi;
-       if
-       :: h == tl -> c = EMPTY; break
+       :: m != tl + 1 ->
+          if
+          :: discard && qtail[q] != tl -> skip   // another taker moved the tail: again
+          :: else -> c = EMPTY; break
+          fi
        :: else ->
           e = qslot[q * CAP + tl % CAP];
           if
-          :: !discard -> qtail[q] = tl + 1; c = e; break
-          :: atomic { discard && qtail[q] == tl -> qtail[q] = tl + 1 }; c = e; break
+          :: !discard -> qtail[q] = tl + 1; assert(qtail[q] <= qhead[q]); c = e; break
+          :: atomic { discard && qtail[q] == tl -> qtail[q] = tl + 1 }; assert(qtail[q] <= qhead[q]); c = e; break
           :: atomic { discard && qtail[q] != tl }
           fi
        fi
@@ -130,7 +133,7 @@ inline takeEntry(q, c, h) {
 }
 
 proctype publisher(byte p) {
-    byte c, t, g, nx, old, h, tl, e, s, blocked, w, sample = 1;
+    byte c, t, g, nx, old, h, tl, e, m, s, blocked, w, sample = 1;
     byte tailSeen[S];
     do
     :: sample > M -> break
@@ -152,7 +155,7 @@ retry:
           if
           :: qhead[QUEUE(s, p)] - tailSeen[s] >= CAP ->
              if
-             :: discard -> h = 0; takeEntry(QUEUE(s, p), e, h);
+             :: discard -> takeEntry(QUEUE(s, p), e);
                 if :: e != EMPTY -> release(e, 1 << s) :: else -> skip fi
              :: else -> blocked = s; break
              fi
@@ -181,6 +184,7 @@ retry:
        :: else ->
           qslot[QUEUE(s, p) * CAP + qhead[QUEUE(s, p)] % CAP] = c;
           qhead[QUEUE(s, p)]++;
+          qmark[QUEUE(s, p) * CAP + (qhead[QUEUE(s, p)] - 1) % CAP] = qhead[QUEUE(s, p)];
           s++
        od;
        lock = 0;
@@ -197,9 +201,8 @@ retry:
 }
 
 proctype subscriber(byte s) {
-    byte c, t, g, old, h, tl, e, p, w, got, finished;
+    byte c, t, g, old, h, tl, e, m, p, w, got, finished;
     byte expected[P];
-    byte headSeen[P];
     p = 0;
     do :: p == P -> break :: else -> expected[p] = 1; p++ od;
     do
@@ -210,7 +213,7 @@ proctype subscriber(byte s) {
        do
        :: p == P -> break
        :: else ->
-          takeEntry(QUEUE(s, p), c, headSeen[p]);
+          takeEntry(QUEUE(s, p), c);
           if
           :: c != EMPTY ->
              got = 1;

@@ -5,9 +5,9 @@ import Synchronization
 /// again. Use a publisher from one thread at a time; it detaches when it is released.
 ///
 /// While subscribers keep up, a sample costs the free list's compare-and-swap, the service's
-/// lock (one compare-and-swap and one exchange, `futex` only when contended), a store per
-/// subscriber queue and a load of each subscriber's sleep flag: no system call. A subscriber
-/// asleep costs one `futex(FUTEX_WAKE)`.
+/// lock (one compare-and-swap and one exchange, `futex` only when contended), an entry per
+/// subscriber queue, one fence and a load of each subscriber's sleep flag: no system call. A
+/// subscriber asleep costs one `futex(FUTEX_WAKE)`.
 public final class Publisher: @unchecked Sendable {
     // @unchecked: one thread at a time uses a publisher (its loan flag is unsynchronized).
     /// The service this publisher is attached to.
@@ -139,7 +139,7 @@ public final class Publisher: @unchecked Sendable {
                 hint: "send at most payloadByteCount bytes, or create the service with a larger payload")
         }
         pool.length(sample.chunk).pointee.store(UInt32(count), ordering: .relaxed)
-        guard try deliver(sample.chunk, timeout: timeout, strategy: strategy) else { return false }
+        guard try deliver(sample.chunk, length: UInt32(count), timeout: timeout, strategy: strategy) else { return false }
         sample.sent = true
         loanOutstanding = false
         return true
@@ -196,7 +196,9 @@ public final class Publisher: @unchecked Sendable {
     }
 
     /// Puts `chunk` into every attached subscriber's queue and wakes those asleep; `false` at the timeout.
-    private func deliver(_ chunk: Int, timeout: Duration?, strategy: SpinThenWait) throws(SharedMemoryError) -> Bool {
+    private func deliver(_ chunk: Int, length: UInt32, timeout: Duration?, strategy: SpinThenWait)
+        throws(SharedMemoryError) -> Bool
+    {
         let clock = ContinuousClock()
         let deadline = timeout.map { clock.now + $0 }
         while true {
@@ -217,7 +219,7 @@ public final class Publisher: @unchecked Sendable {
                 // (without one, no bit to clear afterwards: one atomic operation less per sample).
                 let keeps = history.capacity > 0
                 pool.holders(chunk).pointee.store(subscribers | (keeps ? bit : 0), ordering: .releasing)
-                for subscriber in Bits(subscribers) { queues[subscriber].append(chunk) }
+                for subscriber in Bits(subscribers) { queues[subscriber].append(chunk, length: length) }
                 if keeps {
                     history.enter(chunk, bit: bit, pool: pool)
                 } else if subscribers == 0 {
@@ -228,8 +230,9 @@ public final class Publisher: @unchecked Sendable {
             }
             switch delivery {
             case .delivered(let subscribers):
-                // After each push's sequentially consistent store: a subscriber that announced sleep
-                // before it is seen here, or saw the push in its re-check (PublishSubscribe.pml).
+                // After a full fence behind the entries: a subscriber that announced sleep before it
+                // is seen here, or saw the head in its re-check (PublishSubscribe.pml).
+                atomicMemoryFence(ordering: .sequentiallyConsistent)
                 for subscriber in Bits(subscribers) {
                     ServiceMemory.wake(subscriberSleeping[subscriber], subscriberWake[subscriber])
                 }

@@ -10,7 +10,7 @@
 /// | publisher ports | 128 bytes each: port word, sleeping flag, wake word; then, on a line of their own, sent count, history count |
 /// | subscriber ports | 128 bytes each: port word, sleeping flag, wake word, publisher changes; then, on a line of their own, received count |
 /// | histories | per publisher, `historyCapacity` chunk indices (u32) |
-/// | queues | per subscriber and publisher: head, tail (u64, a cache line each), `subscriberBufferCapacity` chunk indices |
+/// | queues | per subscriber and publisher: head, tail (u64, a cache line each), `subscriberBufferCapacity` entries of 16 bytes: chunk index, sample length, mark (u32 each) |
 /// | chunk records | per chunk 16 bytes: holders (u64, one bit per port), length (u32), next free (u32) |
 /// | payloads | per chunk `payloadByteCount` rounded up to the alignment (and to 8) |
 struct ServiceLayout: Sendable {
@@ -37,7 +37,7 @@ struct ServiceLayout: Sendable {
     static let chunkRecordStride = 16
     static let queueSlotsOffset = 128
     static let layoutName = "SharedMemory.PublishSubscribe"
-    static let layoutVersion: UInt32 = 2
+    static let layoutVersion: UInt32 = 3
 
     enum Port {
         static let word = 0
@@ -53,6 +53,14 @@ struct ServiceLayout: Sendable {
     enum Queue {
         static let head = 0
         static let tail = 64
+    }
+
+    /// A queue entry's fields (`ChunkQueue`).
+    enum QueueEntry {
+        static let stride = 16
+        static let chunk = 0
+        static let length = 4
+        static let mark = 8
     }
 
     enum ChunkRecord {
@@ -91,7 +99,7 @@ struct ServiceLayout: Sendable {
         historiesOffset = subscriberPortsOffset + s * Self.portStride
         historyStride = roundUp(configuration.historyCapacity * 4, 64)
         queuesOffset = historiesOffset + p * historyStride
-        queueStride = Self.queueSlotsOffset + roundUp(configuration.subscriberBufferCapacity * 4, 64)
+        queueStride = Self.queueSlotsOffset + roundUp(configuration.subscriberBufferCapacity * QueueEntry.stride, 64)
         chunkRecordsOffset = queuesOffset + p * s * queueStride
         payloadsOffset = roundUp(chunkRecordsOffset + chunkCount * Self.chunkRecordStride, 64)
         payloadStride = roundUp(configuration.payloadByteCount, max(configuration.payloadAlignment, 8))

@@ -5,8 +5,8 @@ import Synchronization
 /// publisher's order, as a view into the chunk where the publisher wrote it. Use a subscriber
 /// from one thread at a time; it detaches when it and its samples are released.
 ///
-/// While samples keep coming, receiving costs a compare-and-swap on a queue's tail and no
-/// system call; only a subscriber that finds nothing, and has spun a while, sleeps
+/// While samples keep coming, receiving reads a queue entry and stores the queue's tail (a
+/// compare-and-swap under discard-oldest), and makes no system call; only a subscriber that finds nothing, and has spun a while, sleeps
 /// (`futex(FUTEX_WAIT)`) until a publisher wakes it.
 public final class Subscriber: @unchecked Sendable {
     // @unchecked: one thread at a time uses a subscriber; its samples count atomically.
@@ -26,9 +26,6 @@ public final class Subscriber: @unchecked Sendable {
     let receivedCount: UnsafeMutablePointer<Atomic<UInt64>>
     let changes: UnsafeMutablePointer<Atomic<UInt32>>
     let wakesPublishers: Bool
-    /// Per publisher queue, the head last read (`ChunkQueue.take(headSeen:soleTaker:)`): memory of
-    /// this process, reached without the exclusivity checks an array property costs per access.
-    let headsSeen: UnsafeMutablePointer<UInt64>
     /// Samples received and not yet released.
     let held = Atomic<Int>(0)
     /// The publisher whose queue is read first next time (round robin between publishers).
@@ -65,7 +62,7 @@ public final class Subscriber: @unchecked Sendable {
                         pool.release(chunk, bit)
                         continue
                     }
-                    try queue.push(chunk)
+                    try queue.push(chunk, length: pool.length(chunk).pointee.load(ordering: .relaxed))
                 }
             }
             return index
@@ -88,12 +85,9 @@ public final class Subscriber: @unchecked Sendable {
         receivedCount = memory.atomic64(port + ServiceLayout.Port.messages)
         changes = registry.publisherChanges(index)
         wakesPublishers = memory.configuration.overflowPolicy == .block
-        headsSeen = .allocate(capacity: publishers.count)
-        headsSeen.initialize(repeating: 0, count: publishers.count)
     }
 
     deinit {
-        headsSeen.deallocate()
         let (registry, index) = (registry, index)
         try? memory.withLock { () throws(SharedMemoryError) in try registry.clean(.subscriber, index, change: .left) }
     }
@@ -118,18 +112,18 @@ public final class Subscriber: @unchecked Sendable {
             var publisher = nextPublisher &+ step
             if publisher >= publishers { publisher &-= publishers }
             // With the block policy this subscriber is its queues' only taker; with discard-oldest the
-            // publisher takes too.
-            guard let chunk = try queues[publisher].take(headSeen: &headsSeen[publisher], soleTaker: wakesPublishers)
-            else { continue }
+            // publisher takes too. The head is checked by the sleep's re-check, not per sample.
+            guard let entry = try queues[publisher].take(soleTaker: wakesPublishers, checksHead: false) else { continue }
+            let chunk = entry.chunk
             nextPublisher = publisher &+ 1 == publishers ? 0 : publisher &+ 1
             // After the tail's sequentially consistent exchange: a publisher that announced it
             // waits for room is seen here, or saw the room in its re-check.
             if wakesPublishers { ServiceMemory.wake(publisherSleeping[publisher], publisherWake[publisher]) }
-            let length = pool.length(chunk).pointee.load(ordering: .relaxed)
+            let length = entry.length
             guard length <= UInt32(memory.configuration.payloadByteCount) else {
                 pool.release(chunk, bit)
                 throw .corrupted(
-                    "Subscriber.receive", memory.address, field: "length of chunk \(chunk)", value: length,
+                    "Subscriber.receive", memory.address, field: "length in the queue entry of chunk \(chunk)", value: length,
                     rule: "a sample is at most the payload's \(memory.configuration.payloadByteCount) bytes")
             }
             held.wrappingAdd(1, ordering: .relaxed)

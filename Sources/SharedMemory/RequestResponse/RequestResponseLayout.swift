@@ -19,7 +19,7 @@ struct RequestResponseLayout: Sendable {
     let totalByteCount: Int
 
     static let layoutName = "SharedMemory.RequestResponse"
-    static let layoutVersion: UInt32 = 1
+    static let layoutVersion: UInt32 = 2
 
     /// A port's second sleeping flag (u32; publish-subscribe uses the first 32 bytes of a port):
     /// a client's while it waits for responses, a server's while it waits for room to respond.
