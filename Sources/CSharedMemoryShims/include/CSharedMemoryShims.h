@@ -64,6 +64,10 @@ long CSharedMemoryShims_tgkill(int pid, int tid, int signal);
 int CSharedMemoryShims_membarrier_register_global_expedited(void);
 int CSharedMemoryShims_membarrier_global_expedited(void);
 
+// The calling thread's thread pointer (the %fs base on x86-64, TPIDR_EL0 on Arm): distinct for
+// every live thread, read in one instruction where pthread_self is a call through the PLT.
+static inline uintptr_t CSharedMemoryShims_thread_pointer(void) { return (uintptr_t)__builtin_thread_pointer(); }
+
 // Keeps the compiler from moving memory accesses across it; emits no instruction.
 static inline void CSharedMemoryShims_compiler_barrier(void) { __asm__ __volatile__("" ::: "memory"); }
 

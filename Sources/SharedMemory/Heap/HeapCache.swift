@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CSharedMemoryShims
 import Synchronization
 
 /// One attachment's cache of free small blocks, in a slot of the heap: what makes `allocate`
@@ -10,9 +8,9 @@ import Synchronization
 /// A slot (`HeapLayout.cacheSlots`, 192 bytes) holds its owner (a `PortRecord` word: pid and
 /// start time), the bytes and blocks it caches, and one list head per block size from 32 to 256
 /// bytes (15 sizes). Only one thread touches them: the first of this process to allocate or
-/// deallocate through the attachment binds the cache to itself (`pthread_self`); other threads
+/// deallocate through the attachment binds the cache to itself (its thread pointer); other threads
 /// use the heap's lock. So a cached allocation takes no lock and no atomic read-modify-write.
-/// A `pthread_t` is reused only after its thread ended, so no two live threads share one.
+/// A thread pointer is reused only after its thread ended, so no two live threads share one.
 ///
 /// Crash safety rests on the tags: a cached block's tag names its slot, and each step of a
 /// push or a pop is one store (link, tag, head), so a process killed at any instant leaves
@@ -37,7 +35,7 @@ final class HeapCache: @unchecked Sendable {
         static let heads = 24
     }
 
-    /// The thread that uses the cache (`pthread_self`), 0 before one did.
+    /// The thread that uses the cache (its thread pointer), 0 before one did.
     let thread = Atomic<UInt>(0)
     /// The slot this attachment owns, once it claimed one, and its first byte.
     var slot: Int?
@@ -58,7 +56,7 @@ final class HeapCache: @unchecked Sendable {
     /// Whether the calling thread is the one bound to the cache (binding it if none is).
     @inline(__always)
     var isMine: Bool {
-        let me = UInt(pthread_self())
+        let me = CSharedMemoryShims_thread_pointer()
         let bound = thread.load(ordering: .relaxed)
         if bound == me { return true }
         return bound == 0 && thread.compareExchange(expected: 0, desired: me, ordering: .acquiring).exchanged

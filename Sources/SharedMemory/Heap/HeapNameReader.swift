@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
 
 /// `find`'s fast path through the heap's name table: the same probe and the same checks as
@@ -40,10 +37,44 @@ struct HeapNameReader {
         return Int(size) &- HeapLayout.blockHeader
     }
 
+    /// The name version: `SharedHeap.lookUp` reads it before and after a `find`.
+    @inline(__always)
+    func version(_ heap: Int) -> UInt64 { load(heap + HeapLayout.nameVersion) }
+
+    /// Whether the heap's `bytes.count` bytes at `at` are `bytes`, a word at a time (names are
+    /// short: a call to `memcmp` would cost more than the comparison). The caller checked that
+    /// they lie inside one block.
+    @inline(__always)
+    private func equal(_ at: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let theirs = bytes.baseAddress else { return true }
+        let here = UnsafeRawPointer(base + at)
+        let count = bytes.count
+        if count < 8 {
+            for index in 0..<count where here.load(fromByteOffset: index, as: UInt8.self) != theirs.load(fromByteOffset: index, as: UInt8.self) {
+                return false
+            }
+            return true
+        }
+        var index = 0
+        while index < count &- 8 {
+            guard here.loadUnaligned(fromByteOffset: index, as: UInt64.self) == theirs.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            else { return false }
+            index &+= 8
+        }
+        // The last 8 bytes, overlapping the words before.
+        return here.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            == theirs.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+    }
+
+    /// Looks `key` (whose hash is `hash`) up in the table whose offset is at `root`, for an
+    /// element of `size` bytes at `alignment` (a power of two) named `typeName`.
     @inline(__always)
     func find(
-        root: Int, hash: UInt64, key: UnsafeRawBufferPointer, type: HeapObjectType, typeName: UnsafeRawBufferPointer
+        root: Int, hash: UInt64, key: UnsafeRawBufferPointer, size: Int, alignment: Int, typeName: UnsafeRawBufferPointer
     ) -> Answer {
+        guard alignment > 0, alignment & (alignment &- 1) == 0, typeName.count <= HeapNameEntry.maximumNameBytes else {
+            return .unsure
+        }
         let rawTable = load(root)
         if rawTable == 0 { return .absent }
         guard let tableRoom = allocatedRoom(rawTable) else { return .unsure }
@@ -66,10 +97,12 @@ struct HeapNameReader {
                     load(entry + HeapNameEntry.Field.tag) == HeapNameEntry.tag(offset: entry, hash: hash)
                 else { return .unsure }
                 let nameCount = load(entry + HeapNameEntry.Field.nameCount)
-                if nameCount == UInt64(key.count), key.count <= room - HeapNameEntry.headerBytes,
-                    memcmp(base + entry + HeapNameEntry.headerBytes, key.baseAddress!, key.count) == 0
-                {
-                    return match(entry, room: room, type, typeName)
+                if nameCount == UInt64(key.count), key.count <= room - HeapNameEntry.headerBytes {
+                    if equal(entry + HeapNameEntry.headerBytes, key) {
+                        return match(entry, room: room, nameCount: key.count, size: size, alignment: alignment, typeName)
+                    }
+                } else if nameCount == 0 || nameCount > UInt64(min(HeapNameEntry.maximumNameBytes, room - HeapNameEntry.headerBytes)) {
+                    return .unsure  // a length no record has: the checked lookup names it
                 }
             }
             index = (index &+ 1) & mask
@@ -77,25 +110,26 @@ struct HeapNameReader {
         return .absent
     }
 
-    /// The record at `entry` whose name matched: found if its fields are sound and its type
-    /// is `type`, unsure otherwise.
+    /// The record at `entry` whose name of `nameCount` bytes matched: found if its fields are
+    /// sound and its type is the one asked for, unsure otherwise. The value's placement is
+    /// `HeapNameEntry.placement`'s, with masks for divisions (the alignment is a power of two).
     @inline(__always)
-    private func match(_ entry: Int, room: Int, _ type: HeapObjectType, _ typeName: UnsafeRawBufferPointer) -> Answer {
-        let nameCount = Int(load(entry + HeapNameEntry.Field.nameCount))
-        let typeNameCount = load(entry + HeapNameEntry.Field.typeNameCount)
-        let size = load(entry + HeapNameEntry.Field.size)
-        let alignment = load(entry + HeapNameEntry.Field.alignment)
+    private func match(
+        _ entry: Int, room: Int, nameCount: Int, size: Int, alignment: Int, _ typeName: UnsafeRawBufferPointer
+    ) -> Answer {
         let count = load(entry + HeapNameEntry.Field.count)
         let value = load(entry + HeapNameEntry.Field.value)
-        guard typeNameCount == UInt64(typeName.count), size == UInt64(type.size), alignment == UInt64(type.alignment),
-            count <= UInt64(room), value <= UInt64(room),
-            let placement = HeapNameEntry.placement(
-                nameCount: nameCount, typeNameCount: typeName.count, size: type.size, alignment: type.alignment,
-                count: Int(count)),
-            placement.value == Int(value), placement.total <= room, (entry &+ Int(value)) % type.alignment == 0,
-            typeName.isEmpty
-                || memcmp(base + entry + HeapNameEntry.headerBytes + nameCount, typeName.baseAddress!, typeName.count) == 0
+        let mask = alignment &- 1
+        let start = (HeapNameEntry.headerBytes &+ nameCount &+ typeName.count &+ mask) & ~mask
+        let stride = max(1, (size &+ mask) & ~mask)
+        guard load(entry + HeapNameEntry.Field.typeNameCount) == UInt64(typeName.count),
+            load(entry + HeapNameEntry.Field.size) == UInt64(size),
+            load(entry + HeapNameEntry.Field.alignment) == UInt64(alignment),
+            count <= UInt64(room), value == UInt64(start), (entry &+ start) & mask == 0
         else { return .unsure }
-        return .found(value: entry + Int(value), count: Int(count), record: entry)
+        let (bytes, overflow) = stride.multipliedReportingOverflow(by: Int(count))
+        guard !overflow, bytes <= room &- start, equal(entry + HeapNameEntry.headerBytes + nameCount, typeName)
+        else { return .unsure }
+        return .found(value: entry &+ start, count: Int(count), record: entry)
     }
 }

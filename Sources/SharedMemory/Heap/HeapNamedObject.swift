@@ -25,19 +25,41 @@ public struct HeapObjectType: Sendable, Hashable, Codable, CustomStringConvertib
     private static let defaultNames = Mutex<[ObjectIdentifier: String]>([:])
 
     /// A type and its default name, never freed once published in `recentNames`.
-    private final class NameBox: Sendable {
+    private final class NameBox: @unchecked Sendable {
+        // @unchecked: `utf8` is written once, in `init`, and only read after.
         let type: ObjectIdentifier
         let name: String
-        init(_ type: ObjectIdentifier, _ name: String) { (self.type, self.name) = (type, name) }
+        /// `name`'s UTF-8, so that `find` compares it with a record's without touching a String.
+        let utf8: UnsafeRawBufferPointer
+
+        init(_ type: ObjectIdentifier, _ name: String) {
+            (self.type, self.name) = (type, name)
+            let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: name.utf8.count, alignment: 8)
+            bytes.copyBytes(from: name.utf8)
+            utf8 = UnsafeRawBufferPointer(bytes)
+        }
+
+        deinit { utf8.deallocate() }
     }
 
     /// 64 slots, by the type's metadata address, each 0 or a `NameBox` that stays: `find` reads
     /// its type's name here without a lock. A type whose slot another took uses `defaultNames`.
-    private nonisolated(unsafe) static let recentNames: UnsafeMutablePointer<Atomic<UInt>> = {
+    nonisolated(unsafe) static let recentNames: UnsafeMutablePointer<Atomic<UInt>> = {
         let slots = UnsafeMutablePointer<Atomic<UInt>>.allocate(capacity: 64)
         for index in 0..<64 { (slots + index).initialize(to: Atomic(0)) }
         return slots
     }()
+
+    /// The UTF-8 of `T`'s default name, once `defaultName` published it in `names`
+    /// (`recentNames`; it then stays for the life of the process), without a lock, a copy or
+    /// reference counting; nil before.
+    @inline(__always)
+    static func defaultNameUTF8<T>(_ type: T.Type, in names: UnsafeMutablePointer<Atomic<UInt>>) -> UnsafeRawBufferPointer? {
+        let key = ObjectIdentifier(T.self)
+        let published = (names + Int((UInt(bitPattern: key) >> 4) & 63)).pointee.load(ordering: .acquiring)
+        guard published != 0, let pointer = UnsafeRawPointer(bitPattern: published) else { return nil }
+        return Unmanaged<NameBox>.fromOpaque(pointer)._withUnsafeGuaranteedRef { $0.type == key ? $0.utf8 : nil }
+    }
 
     private static func defaultName<T>(_ type: T.Type) -> String {
         let key = ObjectIdentifier(T.self)

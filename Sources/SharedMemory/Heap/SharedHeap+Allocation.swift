@@ -9,6 +9,20 @@ extension SharedHeap {
     ///   negative count or an alignment that is no power of two; `.corrupted` when the heap
     ///   holds a value it never writes.
     public func allocate(byteCount: Int, alignment: Int = 16) throws(SharedMemoryError) -> RegionOffset<UInt8> {
+        // The cache's pop first, in a function small enough to need no frame for the rest.
+        if byteCount >= 0, byteCount <= HeapCache.largestBlock - HeapLayout.blockHeader, alignment > 0,
+            alignment <= HeapLayout.granule, alignment & (alignment &- 1) == 0,
+            let payload = unretainedCache?._withUnsafeGuaranteedRef({ $0.pop(need: Self.need(byteCount)) })
+        {
+            return RegionOffset(byteOffset: payload)
+        }
+        return try allocateChecked(byteCount: byteCount, alignment: alignment)
+    }
+
+    /// `allocate` when the cache's fast path cannot serve: the arguments checked, then the
+    /// cache's checked path (claiming a slot, refilling), else the heap under its lock.
+    @inline(never)
+    private func allocateChecked(byteCount: Int, alignment: Int) throws(SharedMemoryError) -> RegionOffset<UInt8> {
         let operation = "SharedHeap.allocate"
         guard byteCount >= 0, byteCount <= self.byteCount, alignment > 0, alignment & (alignment - 1) == 0,
             alignment <= self.byteCount
@@ -18,11 +32,8 @@ extension SharedHeap {
                 message: "cannot allocate \(byteCount) bytes aligned to \(alignment) in a heap of \(self.byteCount) bytes",
                 hint: "give a byteCount from 0 to the heap's size and an alignment that is a power of two")
         }
-        if alignment <= HeapLayout.granule {
-            if let payload = unretainedCache?._withUnsafeGuaranteedRef({ $0.pop(need: Self.need(byteCount)) }) {
-                return RegionOffset(byteOffset: payload)
-            }
-            if let payload = try allocateCached(need: Self.need(byteCount), operation) { return RegionOffset(byteOffset: payload) }
+        if alignment <= HeapLayout.granule, let payload = try allocateCached(need: Self.need(byteCount), operation) {
+            return RegionOffset(byteOffset: payload)
         }
         return try withLockedHeap(operation) { (log) throws(SharedMemoryError) in
             do throws(SharedMemoryError) {
@@ -73,8 +84,15 @@ extension SharedHeap {
     ///   (outside it, freed already, or its header was overwritten); `.corrupted` when the
     ///   heap holds a value it never writes.
     public func deallocate(_ allocation: RegionOffset<UInt8>) throws(SharedMemoryError) {
-        let operation = "SharedHeap.deallocate"
         if unretainedCache?._withUnsafeGuaranteedRef({ $0.push(payload: allocation.byteOffset) }) == true { return }
+        try deallocateChecked(allocation)
+    }
+
+    /// `deallocate` when the cache's fast path cannot take the block: checked, into the cache
+    /// or back to the heap under its lock.
+    @inline(never)
+    private func deallocateChecked(_ allocation: RegionOffset<UInt8>) throws(SharedMemoryError) {
+        let operation = "SharedHeap.deallocate"
         // An allocated block's header changes only when it is deallocated: read without the lock.
         let block = try liveBlock(allocation, operation)
         if try deallocateCached(block, operation) { return }

@@ -43,7 +43,7 @@ extension SharedHeap {
     public func find<T: BitwiseCopyable>(_ name: String, as type: T.Type, typeName: String? = nil)
         throws(SharedMemoryError) -> RegionOffset<T>?
     {
-        guard let found = try lookUp(name, .of(T.self, name: typeName), "SharedHeap.find") else { return nil }
+        guard let found = try lookUp(name, T.self, typeName: typeName, "SharedHeap.find") else { return nil }
         guard found.count == 1 else { throw countMismatch(name, found.count, "SharedHeap.find") }
         return RegionOffset(byteOffset: found.offset)
     }
@@ -54,7 +54,7 @@ extension SharedHeap {
     public func findArray<T: BitwiseCopyable>(_ name: String, of type: T.Type, typeName: String? = nil)
         throws(SharedMemoryError) -> (offset: RegionOffset<T>, count: Int)?
     {
-        guard let found = try lookUp(name, .of(T.self, name: typeName), "SharedHeap.findArray") else { return nil }
+        guard let found = try lookUp(name, T.self, typeName: typeName, "SharedHeap.findArray") else { return nil }
         return (RegionOffset(byteOffset: found.offset), found.count)
     }
 
@@ -166,6 +166,56 @@ extension SharedHeap {
         }
     }
 
+    /// `find`'s and `findArray`'s lookup: `HeapNameReader` on the name's UTF-8 in place and on
+    /// the type name's (`T`'s default one as `HeapObjectType` keeps it once worked out), with
+    /// no copy, no allocation and no reference counting; anything it is unsure of (a check that
+    /// fails, a type that differs, a bad name, names changing under it) goes to the checked
+    /// `lookUp`, which says what is wrong.
+    @inline(__always)
+    func lookUp<T: BitwiseCopyable>(_ name: String, _ type: T.Type, typeName: String?, _ operation: String)
+        throws(SharedMemoryError) -> (offset: Int, count: Int)?
+    {
+        let answer: HeapNameReader.Answer?
+        if let typeName {
+            answer = typeName.utf8.withContiguousStorageIfAvailable { utf8 in
+                quickLookUp(name, size: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment, UnsafeRawBufferPointer(utf8))
+            }
+        } else if let utf8 = HeapObjectType.defaultNameUTF8(T.self, in: typeNames) {
+            answer = quickLookUp(name, size: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment, utf8)
+        } else {
+            answer = nil
+        }
+        switch answer {
+        case .found(let value, let count, _)?: return (value, count)
+        case .absent?: return nil
+        case .unsure?, nil: return try lookUp(name, .of(T.self, name: typeName), operation).map { ($0.offset, $0.count) }
+        }
+    }
+
+    /// The reader's answer for `name`, between two reads of the name version that agree.
+    @inline(__always)
+    private func quickLookUp(_ name: String, size: Int, alignment: Int, _ typeName: UnsafeRawBufferPointer)
+        -> HeapNameReader.Answer
+    {
+        name.utf8.withContiguousStorageIfAvailable { utf8 -> HeapNameReader.Answer in
+            let key = UnsafeRawBufferPointer(utf8)
+            guard key.count > 0, key.count <= HeapNameEntry.maximumNameBytes else { return .unsure }
+            let hash = FNV1a.hash64(key)
+            let reader = HeapNameReader(base: words.base, first: offset + HeapLayout.firstBlock, end: words.end)
+            for _ in 0..<4 {
+                let before = reader.version(offset)
+                guard before & 1 == 0 else { continue }
+                let answer = reader.find(
+                    root: offset + HeapLayout.Field.names, hash: hash, key: key, size: size, alignment: alignment,
+                    typeName: typeName)
+                if case .unsure = answer { return .unsure }
+                atomicMemoryFence(ordering: .acquiring)
+                if reader.version(offset) == before { return answer }
+            }
+            return .unsure
+        } ?? .unsure
+    }
+
     /// Finds a named object of fingerprint `type`: its value's offset and its element count.
     ///
     /// Without the lock, as a sequence lock's reader: the name version is read before and after
@@ -191,7 +241,8 @@ extension SharedHeap {
                     let before = try words.load(version, operation)
                     guard before & 1 == 0 else { continue }
                     let answer = reader.find(
-                        root: offset + HeapLayout.Field.names, hash: hash, key: key, type: type, typeName: typeName)
+                        root: offset + HeapLayout.Field.names, hash: hash, key: key, size: type.size,
+                        alignment: type.alignment, typeName: typeName)
                     let result: Result<(offset: Int, count: Int, constructed: Bool, record: Int)?, SharedMemoryError>
                     switch answer {
                     case .found(let value, let count, let record): result = .success((value, count, false, record))

@@ -50,6 +50,9 @@ public struct SharedHeap: @unchecked Sendable {
     let cache: HeapCache?
     /// The same, for the fast paths: `cache` keeps it alive, so using it needs no retain.
     let unretainedCache: Unmanaged<HeapCache>?
+    /// `HeapObjectType`'s memo of default type names, taken once here so that `find` reads it
+    /// without the check a global's lazy initialization costs on every access.
+    let typeNames = HeapObjectType.recentNames
 
     /// The smallest heap: its header and one block.
     public static let minimumByteCount = HeapLayout.firstBlock + HeapLayout.minimumBlock
