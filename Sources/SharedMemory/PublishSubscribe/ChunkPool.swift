@@ -12,7 +12,11 @@ import Synchronization
 /// The free list is a stack whose head word holds a tag (bits 32–63, bumped by every change, so
 /// a head that was popped and pushed back between a read and a compare-and-swap is not taken for
 /// unchanged) and the top chunk's index (bits 0–31, `UInt32.max` when empty); each free chunk's
-/// record holds the next index. `PublishSubscribe.pml` models it.
+/// record holds the next index. A publisher takes free chunks in batches into a cache of its own
+/// (`take(upTo:into:publisher:)`), so the head's line crosses to it once per batch, not per
+/// sample; a cached chunk has no holders (it is free) and its next word holds the publisher's
+/// cache mark, by which cleaning up after the publisher finds it. `PublishSubscribe.pml` and
+/// `ChunkPool.pml` model it.
 struct ChunkPool {
     let memory: ServiceMemory
     static let empty = UInt32.max
@@ -71,6 +75,64 @@ struct ChunkPool {
             guard previous == 0 else { throw corrupted("holders of free chunk \(top)", previous) }
             return Int(top)
         }
+    }
+
+    /// The next word of a chunk in publisher `publisher`'s cache: above every chunk index (the
+    /// configuration's limits keep the pool below 2^28 chunks), below `empty`.
+    static func cacheMark(_ publisher: Int) -> UInt32 { empty - 1 - UInt32(truncatingIfNeeded: publisher) }
+
+    /// Takes up to `count` free chunks with one compare-and-swap of the head (the top of the free
+    /// list and the chunks its links name) into `cache`, marks each as in `publisher`'s cache and
+    /// checks it has no holders; how many, 0 when none is free.
+    ///
+    /// - Throws: `.corrupted` when the free list names a chunk outside the pool, or one that still
+    ///   has holders (the batch's chunks stay marked: cleaning the publisher returns them).
+    func take(upTo count: Int, into cache: UnsafeMutablePointer<UInt32>, publisher: Int) throws(SharedMemoryError) -> Int {
+        let chunks = UInt32(memory.layout.chunkCount)
+        while true {
+            let word = head.pointee.load(ordering: .acquiring)
+            var below = UInt32(truncatingIfNeeded: word)
+            var taken = 0
+            var broken = false
+            while taken < count && below != Self.empty {
+                guard below < chunks else {
+                    broken = true
+                    break
+                }
+                cache[taken] = below
+                taken += 1
+                below = next(Int(below)).pointee.load(ordering: .relaxed)
+            }
+            if broken {
+                // A link read from a chunk another port took meanwhile names anything: only an unmoved
+                // head makes it the list's.
+                if head.pointee.load(ordering: .acquiring) != word { continue }
+                throw corrupted(taken == 0 ? "free list head" : "next free chunk of chunk \(cache[taken - 1])", below)
+            }
+            if taken == 0 { return 0 }
+            // The tag makes the exchange fail if anyone took or returned a chunk since the load: the
+            // links walked were then the list's.
+            guard
+                head.pointee.compareExchange(
+                    expected: word, desired: ((word >> 32) &+ 1) << 32 | UInt64(below), ordering: .acquiringAndReleasing
+                ).exchanged
+            else { continue }
+            for index in 0..<taken { next(Int(cache[index])).pointee.store(Self.cacheMark(publisher), ordering: .relaxed) }
+            for index in 0..<taken {
+                let held = holders(Int(cache[index])).pointee.load(ordering: .acquiring)
+                guard held == 0 else { throw corrupted("holders of free chunk \(cache[index])", held) }
+            }
+            return taken
+        }
+    }
+
+    /// Takes a chunk out of a publisher's cache for `holder`: its mark cleared, then its holders set.
+    ///
+    /// - Throws: `.corrupted` when the chunk has holders.
+    func claim(_ chunk: Int, for holder: UInt64) throws(SharedMemoryError) {
+        next(chunk).pointee.store(Self.empty, ordering: .relaxed)
+        let previous = holders(chunk).pointee.exchange(holder, ordering: .acquiringAndReleasing)
+        guard previous == 0 else { throw corrupted("holders of free chunk \(chunk)", previous) }
     }
 
     /// Puts a chunk nobody holds back on the free list.

@@ -116,7 +116,8 @@ struct PortRegistry {
     /// Frees a slot and every chunk only it held (the caller holds the lock). A subscriber's
     /// queues are emptied and its bit cleared from every chunk: what it held and what waited for
     /// it. A publisher's bit is cleared from every chunk but those in its history, which stays
-    /// for the next publisher in the slot; what it delivered stays readable by the subscribers,
+    /// for the next publisher in the slot, and the chunks in its cache go back to the free list;
+    /// what it delivered stays readable by the subscribers,
     /// which are told it left or died (`change`).
     func clean(_ kind: Kind, _ index: Int, change: PortChanges) throws(SharedMemoryError) {
         let bit = bit(kind, index)
@@ -129,8 +130,15 @@ struct PortRegistry {
         case .publisher:
             kept = Set(History(memory: memory, publisher: index).chunks())
         }
+        let mark = ChunkPool.cacheMark(index)
         for chunk in 0..<memory.layout.chunkCount where !kept.contains(chunk) {
-            if pool.holders(chunk).pointee.load(ordering: .relaxed) & bit != 0 { pool.release(chunk, bit) }
+            let holders = pool.holders(chunk).pointee.load(ordering: .relaxed)
+            if holders & bit != 0 {
+                pool.release(chunk, bit)
+            } else if kind == .publisher && holders == 0 && pool.next(chunk).pointee.load(ordering: .relaxed) == mark {
+                // In its cache: free, and off the free list.
+                pool.put(chunk)
+            }
         }
         let port = portOffset(kind, index)
         memory.atomic32(port + ServiceLayout.Port.sleeping).pointee.store(0, ordering: .relaxed)

@@ -18,7 +18,8 @@
 // subscribers through queues of CAP entries, under both overflow policies (chosen at the start;
 // several publishers taking from the free list at once are checked in ChunkPool.pml):
 // no chunk is taken from the pool while it has holders, and the pool never runs dry (the chunk
-// count is the one ServiceConfiguration.chunkCount gives); every subscriber receives each
+// count is the one ServiceConfiguration.chunkCount gives, without the publishers' caches: a
+// publisher here takes one chunk at a time; batches taken into a cache are checked in ChunkPool.pml); every subscriber receives each
 // publisher's samples intact and in order (all of them under block, an increasing sequence
 // ending in the last under discard-oldest); a queue's tail never passes its head (what a reader
 // of both, a sleeper's re-check or the statistics, would report as corrupted); nobody is left asleep while there is work (a lost
@@ -32,7 +33,7 @@
 #define S 2
 #define M 2
 #define CAP 1
-#define N 5          /* P * (history 0 + 1) + S * P * CAP + S * CAP */
+#define N 5          /* P * (history 0 + 1 + cache 0) + S * P * CAP + S * CAP */
 #define EMPTY 255
 #define PUBBIT(p) (1 << (S + p))
 #define QUEUE(s, p) ((s) * P + (p))

@@ -4,7 +4,8 @@ import Synchronization
 /// in place, and `send` hands the chunk to every attached subscriber at once, without copying it
 /// again. Use a publisher from one thread at a time; it detaches when it is released.
 ///
-/// While subscribers keep up, a sample costs the free list's compare-and-swap, the service's
+/// While subscribers keep up, a sample costs a chunk of its cache (refilled from the free list in
+/// batches, one compare-and-swap each), the service's
 /// lock (one compare-and-swap and one exchange, `futex` only when contended), an entry per
 /// subscriber queue, one fence and a load of each subscriber's sleep flag: no system call. A
 /// subscriber asleep costs one `futex(FUTEX_WAKE)`.
@@ -28,6 +29,11 @@ public final class Publisher: @unchecked Sendable {
     /// Per subscriber queue, the tail last read (`ChunkQueue.hasRoom(tailSeen:)`): memory of this
     /// process, reached without the exclusivity checks an array property costs per access.
     let tailsSeen: UnsafeMutablePointer<UInt64>
+    /// Free chunks taken from the pool in a batch, for the next loans (`ChunkPool.take(upTo:into:publisher:)`).
+    let cache: UnsafeMutablePointer<UInt32>
+    /// The cache's chunks are `cache[nextCached..<cached]`, loaned in the free list's order.
+    var nextCached = 0
+    var cached = 0
     var loanOutstanding = false
 
     /// How a blocked publisher waits by default: re-reads of the full queue before it sleeps (tens
@@ -63,12 +69,14 @@ public final class Publisher: @unchecked Sendable {
         sentCount = memory.atomic64(port + ServiceLayout.Port.messages)
         tailsSeen = .allocate(capacity: subscribers.count)
         tailsSeen.initialize(repeating: 0, count: subscribers.count)
+        cache = .allocate(capacity: max(memory.layout.publisherCacheCount, 1))
     }
 
     deinit {
         tailsSeen.deallocate()
         let (registry, index) = (registry, index)
         try? memory.withLock { () throws(SharedMemoryError) in try registry.clean(.publisher, index, change: .left) }
+        cache.deallocate()
     }
 
     /// The largest sample: the service's `payloadByteCount`.
@@ -87,10 +95,10 @@ public final class Publisher: @unchecked Sendable {
                 message: "this publisher already has a sample on loan",
                 hint: "send or drop the loaned sample before loaning another")
         }
-        var chunk = try pool.take(for: bit)
+        var chunk = try takeChunk()
         if chunk == nil {
             try service.cleanDeadPorts()
-            chunk = try pool.take(for: bit)
+            chunk = try takeChunk()
         }
         guard let chunk else {
             throw SharedMemoryError(
@@ -103,6 +111,22 @@ public final class Publisher: @unchecked Sendable {
         return LoanedSample(
             publisher: self, chunk: chunk,
             payload: UnsafeMutableRawBufferPointer(start: pool.payload(chunk), count: maximumPayloadByteCount))
+    }
+
+    /// A free chunk, held with this publisher's bit: from its cache, refilled in a batch when empty
+    /// (without a cache, as request-response's clients: from the free list); `nil` when none is free.
+    private func takeChunk() throws(SharedMemoryError) -> Int? {
+        let batch = memory.layout.publisherCacheCount
+        guard batch > 0 else { return try pool.take(for: bit) }
+        if nextCached == cached {
+            nextCached = 0
+            cached = try pool.take(upTo: batch, into: cache, publisher: index)
+            if cached == 0 { return nil }
+        }
+        let chunk = Int(cache[nextCached])
+        nextCached += 1
+        try pool.claim(chunk, for: bit)
+        return chunk
     }
 
     /// A loan dropped unsent goes back to the pool.

@@ -43,12 +43,15 @@ public struct ServiceConfiguration: Sendable, Hashable, CustomStringConvertible 
     }
 
     /// The chunks in the pool: enough for every holder at its limit at once (each publisher's
-    /// history and one loan, every queue full, every subscriber holding a full buffer's worth),
-    /// so `loan()` finds one unless a port broke its limits or died holding chunks.
+    /// history, one loan and its cache of free chunks, every queue full, every subscriber holding
+    /// a full buffer's worth), so `loan()` finds one unless a port broke its limits or died holding chunks.
     public var chunkCount: Int {
-        maxPublishers * (historyCapacity + 1) + maxSubscribers * maxPublishers * subscriberBufferCapacity
-            + maxSubscribers * subscriberBufferCapacity
+        maxPublishers * (historyCapacity + 1 + Self.publisherCacheCount)
+            + maxSubscribers * maxPublishers * subscriberBufferCapacity + maxSubscribers * subscriberBufferCapacity
     }
+
+    /// How many free chunks a publisher takes from the pool at once and keeps for its next loans.
+    static let publisherCacheCount = 8
 
     /// `payload 64 B (align 8), 2 publishers, 8 subscribers, buffer 16, history 0, overflow block`
     public var description: String {

@@ -16,6 +16,9 @@
 struct ServiceLayout: Sendable {
     let configuration: ServiceConfiguration
     let chunkCount: Int
+    /// How many free chunks a publisher caches (`ServiceConfiguration.publisherCacheCount`; 0 for
+    /// a pattern whose pool counts no caches, as request-response's).
+    let publisherCacheCount: Int
     let configurationOffset: Int
     let lockOffset: Int
     let poolHeadOffset: Int
@@ -37,7 +40,7 @@ struct ServiceLayout: Sendable {
     static let chunkRecordStride = 16
     static let queueSlotsOffset = 128
     static let layoutName = "SharedMemory.PublishSubscribe"
-    static let layoutVersion: UInt32 = 3
+    static let layoutVersion: UInt32 = 4
 
     enum Port {
         static let word = 0
@@ -81,16 +84,19 @@ struct ServiceLayout: Sendable {
         static let chunkCount = 32
     }
 
-    /// - Parameter extraChunks: chunks beyond `configuration.chunkCount`, for holders a pattern
-    ///   built on this layout adds (request-response's replies).
+    /// - Parameters:
+    ///   - extraChunks: chunks beyond `configuration.chunkCount`, for holders a pattern built on
+    ///     this layout adds (request-response's replies).
+    ///   - cachesChunks: whether publishers cache free chunks (`chunkCount` counts their caches).
     /// - Throws: `.invalidArgument` for a configuration out of range, `.invalidSize` for one whose
     ///   region would not fit in memory.
-    init(_ configuration: ServiceConfiguration, extraChunks: Int = 0) throws(SharedMemoryError) {
+    init(_ configuration: ServiceConfiguration, extraChunks: Int = 0, cachesChunks: Bool = true) throws(SharedMemoryError) {
         try configuration.validate()
         self.configuration = configuration
         func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }
         let (p, s) = (configuration.maxPublishers, configuration.maxSubscribers)
         chunkCount = configuration.chunkCount + extraChunks
+        publisherCacheCount = cachesChunks ? ServiceConfiguration.publisherCacheCount : 0
         configurationOffset = RegionLayout.headerByteCount
         lockOffset = configurationOffset + 64
         poolHeadOffset = lockOffset + 64

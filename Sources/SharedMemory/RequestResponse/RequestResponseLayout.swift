@@ -42,7 +42,7 @@ struct RequestResponseLayout: Sendable {
         try configuration.validate()
         self.configuration = configuration
         let shape = configuration.channel
-        channel = try ServiceLayout(shape, extraChunks: configuration.chunkCount - shape.chunkCount)
+        channel = try ServiceLayout(shape, extraChunks: configuration.chunkCount - shape.chunkCount, cachesChunks: false)
         responseQueuesOffset = (channel.totalByteCount + 63) / 64 * 64
         let (queues, overflow) = (configuration.maxClients * configuration.maxServers)
             .multipliedReportingOverflow(by: channel.queueStride)
