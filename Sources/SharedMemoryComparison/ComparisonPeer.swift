@@ -111,11 +111,26 @@ public enum ComparisonPeer {
         defer { buffer.deallocate() }
         ready()
         if polling {
-            for _ in 0..<messages { while try consumer.tryReceive(into: buffer) == nil {} }
+            try pollingReceives(&consumer, into: buffer, messages: messages)
         } else {
-            for _ in 0..<messages { _ = try consumer.receive(into: buffer) }
+            try blockingReceives(&consumer, into: buffer, messages: messages)
         }
         try region.store(cref_now_ns(), at: ComparisonRun.resultOffset)
+    }
+
+    /// The consumer's loops, each in a function of its own as `ComparisonRun.blockingSends` is.
+    @inline(never)
+    private static func blockingReceives(
+        _ consumer: inout SPSCRing.Consumer, into buffer: UnsafeMutableRawBufferPointer, messages: Int
+    ) throws {
+        for _ in 0..<messages { _ = try consumer.receive(into: buffer) }
+    }
+
+    @inline(never)
+    private static func pollingReceives(
+        _ consumer: inout SPSCRing.Consumer, into buffer: UnsafeMutableRawBufferPointer, messages: Int
+    ) throws {
+        for _ in 0..<messages { while try consumer.tryReceive(into: buffer) == nil {} }
     }
 
     /// The other side of `ComparisonRun.swiftLockHandOff`: holds mutex 2, then at step j takes

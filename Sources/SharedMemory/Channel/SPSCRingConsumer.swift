@@ -17,6 +17,9 @@ extension SPSCRing {
         /// Where the record being read between `peek` and `release` ends.
         @usableFromInline var peekedEnd: UInt64?
 
+        /// A record found in the ring: its message in place, and the tail after it.
+        @usableFromInline typealias Record = (message: UnsafeRawBufferPointer, end: UInt64)
+
         /// Attaches to the ring at `offset`, which `SPSCRing.initialize` made.
         ///
         /// - Parameters:
@@ -47,6 +50,16 @@ extension SPSCRing {
         ///   outside the ring is read.
         @inlinable @inline(__always)
         public mutating func peek() throws(SharedMemoryError) -> UnsafeRawBufferPointer? {
+            guard let record = try nextRecord() else { return nil }
+            peekedEnd = record.end
+            return record.message
+        }
+
+        /// The next message in place and where its record ends, or `nil` if the ring is empty now.
+        /// The copying calls use it without `peekedEnd`: as the producer's, each store the fast
+        /// path saves is room in the store buffer.
+        @inlinable @inline(__always)
+        mutating func nextRecord() throws(SharedMemoryError) -> Record? {
             if knownHead == tail {
                 if publishedTail != tail { publishTail() }
                 let head = shared.head.pointee.load(ordering: .acquiring)
@@ -83,9 +96,10 @@ extension SPSCRing {
             guard skipped &+ (end &- offset) <= available, end <= capacity else {
                 throw shared.corruptedRecord(length: word, at: tail &+ UInt64(truncatingIfNeeded: skipped), head: knownHead)
             }
-            peekedEnd = tail &+ UInt64(truncatingIfNeeded: skipped &+ (end &- offset))
-            return UnsafeRawBufferPointer(
-                start: shared.data + Shared.payloadOffset(offset, word: word), count: Int(truncatingIfNeeded: length))
+            return Record(
+                message: UnsafeRawBufferPointer(
+                    start: shared.data + Shared.payloadOffset(offset, word: word), count: Int(truncatingIfNeeded: length)),
+                end: tail &+ UInt64(truncatingIfNeeded: skipped &+ (end &- offset)))
         }
 
         /// Lets the peeked message go. Its room returns to the producer with the next batch
@@ -94,6 +108,12 @@ extension SPSCRing {
         public mutating func release() {
             guard let end = peekedEnd else { return }
             peekedEnd = nil
+            advance(to: end)
+        }
+
+        /// Consumes up to `end`, giving the room back once there is a batch of it.
+        @inlinable @inline(__always)
+        mutating func advance(to end: UInt64) {
             tail = end
             if Int(truncatingIfNeeded: tail &- publishedTail) >= shared.returnBatch { publishTail() }
         }
@@ -118,19 +138,17 @@ extension SPSCRing {
         ///   object short of the message (the copy is guarded; the message is not released).
         @inlinable @inline(__always)
         public mutating func tryReceive(into buffer: UnsafeMutableRawBufferPointer) throws(SharedMemoryError) -> Int? {
-            guard let message = try peek() else { return nil }
-            return try copyAndRelease(message, into: buffer)
+            guard let record = try nextRecord() else { return nil }
+            return try copyAndAdvance(record, into: buffer)
         }
 
         /// The one copy out of the ring.
         @inlinable @inline(__always)
-        mutating func copyAndRelease(_ message: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer)
-            throws(SharedMemoryError) -> Int
+        mutating func copyAndAdvance(_ record: Record, into buffer: UnsafeMutableRawBufferPointer) throws(SharedMemoryError)
+            -> Int
         {
-            guard message.count <= buffer.count else {
-                peekedEnd = nil
-                throw shared.tooLarge(message.count, "SPSCRing.receive")
-            }
+            let message = record.message
+            guard message.count <= buffer.count else { throw shared.tooLarge(message.count, "SPSCRing.receive") }
             // A ring another process cut short is `.truncated`, and the message is not released.
             if let source = message.baseAddress, let destination = buffer.baseAddress {
                 let outcome = Shared.copy(
@@ -139,7 +157,10 @@ extension SPSCRing {
                     throw shared.copyFailure(outcome, at: source, count: message.count, sending: false)
                 }
             }
-            release()
+            // A message peeked before is this one, now consumed: no `release()` may move the tail back
+            // to it. Cleared only if set, so the copying calls store nothing more per message.
+            if peekedEnd != nil { peekedEnd = nil }
+            advance(to: record.end)
             return message.count
         }
 
@@ -153,22 +174,28 @@ extension SPSCRing {
         public mutating func waitForMessage(
             timeout: Duration? = nil, strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
         ) throws(SharedMemoryError) -> UnsafeRawBufferPointer? {
-            // The fast path inline in the caller; waiting for a message is the slow path.
-            if let message = try peek() { return message }
+            guard let record = try waitForRecord(timeout: timeout, strategy: strategy) else { return nil }
+            peekedEnd = record.end
+            return record.message
+        }
+
+        /// The next record as `nextRecord()` finds it, waiting for the producer if there is none
+        /// now: the fast path inline in the caller, the wait out of line.
+        @inlinable @inline(__always)
+        mutating func waitForRecord(timeout: Duration?, strategy: SpinThenWait) throws(SharedMemoryError) -> Record? {
+            if let record = try nextRecord() { return record }
             return try waitForProducer(timeout: timeout, strategy: strategy)
         }
 
         @usableFromInline
-        mutating func waitForProducer(timeout: Duration?, strategy: SpinThenWait)
-            throws(SharedMemoryError) -> UnsafeRawBufferPointer?
-        {
+        mutating func waitForProducer(timeout: Duration?, strategy: SpinThenWait) throws(SharedMemoryError) -> Record? {
             for _ in 0..<strategy.spins {
-                if let message = try peek() { return message }
+                if let record = try nextRecord() { return record }
             }
             let clock = ContinuousClock()
             let deadline = timeout.map { clock.now + $0 }
             while true {
-                if let message = try peek() { return message }
+                if let record = try nextRecord() { return record }
                 let remaining = deadline.map { clock.now.duration(to: $0) }
                 if let remaining, remaining <= .zero { return nil }
                 // Empty: head == tail, whose low half the head's futex word must still hold.
@@ -187,8 +214,8 @@ extension SPSCRing {
             into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil,
             strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
         ) throws(SharedMemoryError) -> Int? {
-            guard let message = try waitForMessage(timeout: timeout, strategy: strategy) else { return nil }
-            return try copyAndRelease(message, into: buffer)
+            guard let record = try waitForRecord(timeout: timeout, strategy: strategy) else { return nil }
+            return try copyAndAdvance(record, into: buffer)
         }
     }
 }

@@ -110,8 +110,8 @@ extension SPSCRing.Consumer {
     /// - Throws: `.corrupted` as `peek()` does; `.truncated` as `tryReceive(into:)` does.
     @inlinable
     public mutating func tryReceive() throws(SharedMemoryError) -> [UInt8]? {
-        guard let message = try peek() else { return nil }
-        return try copyOut(message)
+        guard let record = try nextRecord() else { return nil }
+        return try copyOut(record)
     }
 
     /// Waits for the next message as `waitForMessage` does and returns a copy of it in a new
@@ -123,17 +123,17 @@ extension SPSCRing.Consumer {
     public mutating func receive(
         timeout: Duration? = nil, strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
     ) throws(SharedMemoryError) -> [UInt8]? {
-        guard let message = try waitForMessage(timeout: timeout, strategy: strategy) else { return nil }
-        return try copyOut(message)
+        guard let record = try waitForRecord(timeout: timeout, strategy: strategy) else { return nil }
+        return try copyOut(record)
     }
 
-    /// A peeked message into a new array, through the one copy out of the ring.
+    /// A record's message into a new array, through the one copy out of the ring.
     @inlinable
-    mutating func copyOut(_ message: UnsafeRawBufferPointer) throws(SharedMemoryError) -> [UInt8] {
+    mutating func copyOut(_ record: Record) throws(SharedMemoryError) -> [UInt8] {
         var failure: SharedMemoryError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: message.count) { buffer, count in
+        let bytes = [UInt8](unsafeUninitializedCapacity: record.message.count) { buffer, count in
             do throws(SharedMemoryError) {
-                count = try copyAndRelease(message, into: UnsafeMutableRawBufferPointer(buffer))
+                count = try copyAndAdvance(record, into: UnsafeMutableRawBufferPointer(buffer))
             } catch {
                 failure = error
             }

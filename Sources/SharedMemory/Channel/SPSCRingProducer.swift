@@ -11,9 +11,11 @@ extension SPSCRing {
         @usableFromInline var head: UInt64
         /// The consumer's tail as last read and checked: re-read only when the ring looks full.
         @usableFromInline var knownTail: UInt64
-        /// The record being written between `reserve` and `publish`: its data offset, its length
-        /// word, and the head after it.
-        @usableFromInline var reservation: (offset: Int, word: UInt64, end: UInt64)?
+        /// The record being written between `reserve` and `publish`.
+        @usableFromInline var reservation: Record?
+
+        /// A record about to be written: its data offset, its length word, and the head after it.
+        @usableFromInline typealias Record = (offset: Int, word: UInt64, end: UInt64)
 
         /// Attaches to the ring at `offset`, which `SPSCRing.initialize` made.
         ///
@@ -40,6 +42,18 @@ extension SPSCRing {
         ///   consumer stored breaks the layout.
         @inlinable @inline(__always)
         public mutating func reserve(_ byteCount: Int) throws(SharedMemoryError) -> UnsafeMutableRawBufferPointer? {
+            guard let record = try room(for: byteCount) else { return nil }
+            reservation = record
+            return slot(record, byteCount)
+        }
+
+        /// Where a message of `byteCount` bytes goes now: its record's data offset (after a wrap
+        /// marker, if it wraps), its length word and the head after it; `nil` if there is no room.
+        /// The copying calls use it without `reservation`: every store in the fast path is one
+        /// more entry in the store buffer, which a producer waiting for the consumer's lines fills
+        /// (the limit ring with 12 more stack stores per message ran at 0.64 of itself).
+        @inlinable @inline(__always)
+        mutating func room(for byteCount: Int) throws(SharedMemoryError) -> Record? {
             guard byteCount >= 0, byteCount <= shared.maximumMessageByteCount else {
                 throw shared.tooLarge(byteCount, "SPSCRing.reserve")
             }
@@ -53,34 +67,50 @@ extension SPSCRing {
             let wraps = end > capacity
             if wraps { end = capacity &+ Shared.recordEnd(0, word: word) }
             let needed = end &- position
-            if Int(truncatingIfNeeded: head &- knownTail) &+ needed > capacity {
-                let tail = shared.tail.pointee.load(ordering: .acquiring)
-                // Between the tail last seen and the head: never backwards, never past the head.
-                guard tail % 8 == 0, tail &- knownTail <= head &- knownTail else {
-                    throw shared.corruptedTail(tail, knownTail: knownTail, head: head)
-                }
-                knownTail = tail
-                if Int(truncatingIfNeeded: head &- tail) &+ needed > capacity { return nil }
-            }
+            if Int(truncatingIfNeeded: head &- knownTail) &+ needed > capacity, try !tailLeavesRoom(needed) { return nil }
             var start = position
             if wraps {
                 (shared.data + position).storeBytes(of: SPSCRing.wrapMarker, as: UInt64.self)
                 start = 0
             }
-            reservation = (start, word, head &+ UInt64(truncatingIfNeeded: needed))
-            return UnsafeMutableRawBufferPointer(
-                start: shared.data + Shared.payloadOffset(start, word: word), count: byteCount)
+            return Record(offset: start, word: word, end: head &+ UInt64(truncatingIfNeeded: needed))
+        }
+
+        /// Re-reads the consumer's tail (the ring looked full by the one last seen); whether it
+        /// leaves `needed` bytes. Out of line: once per batch the consumer gives back.
+        @usableFromInline
+        mutating func tailLeavesRoom(_ needed: Int) throws(SharedMemoryError) -> Bool {
+            let tail = shared.tail.pointee.load(ordering: .acquiring)
+            // Between the tail last seen and the head: never backwards, never past the head.
+            guard tail % 8 == 0, tail &- knownTail <= head &- knownTail else {
+                throw shared.corruptedTail(tail, knownTail: knownTail, head: head)
+            }
+            knownTail = tail
+            return Int(truncatingIfNeeded: head &- tail) &+ needed <= shared.capacity
+        }
+
+        /// The message bytes of `record`.
+        @inlinable @inline(__always)
+        func slot(_ record: Record, _ byteCount: Int) -> UnsafeMutableRawBufferPointer {
+            UnsafeMutableRawBufferPointer(start: shared.data + Shared.payloadOffset(record.offset, word: record.word), count: byteCount)
         }
 
         /// Makes the reserved message visible to the consumer, and wakes it if it announced
         /// that it sleeps.
         @inlinable @inline(__always)
         public mutating func publish() {
-            guard let (offset, word, end) = reservation else { return }
+            guard let record = reservation else { return }
             reservation = nil
-            (shared.data + offset).storeBytes(of: word, as: UInt64.self)
+            commit(record)
+        }
+
+        /// Writes `record`'s length word, publishes the head after it, and wakes the consumer if
+        /// it sleeps until the head moves from where it was.
+        @inlinable @inline(__always)
+        mutating func commit(_ record: Record) {
+            (shared.data + record.offset).storeBytes(of: record.word, as: UInt64.self)
             let previous = head
-            head = end
+            head = record.end
             shared.head.pointee.store(head, ordering: .releasing)
             shared.orderPublicationBeforeSleepCheck()
             // A consumer asleep until the head moves from where it just was.
@@ -97,22 +127,32 @@ extension SPSCRing {
         public mutating func waitForRoom(
             _ byteCount: Int, timeout: Duration? = nil, strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
         ) throws(SharedMemoryError) -> UnsafeMutableRawBufferPointer? {
-            // The fast path inline in the caller; waiting for room is the slow path.
-            if let slot = try reserve(byteCount) { return slot }
+            guard let record = try waitForRecord(byteCount, timeout: timeout, strategy: strategy) else { return nil }
+            reservation = record
+            return slot(record, byteCount)
+        }
+
+        /// Room as `room(for:)` finds it, waiting for the consumer if there is none now: the fast
+        /// path inline in the caller, the wait out of line.
+        @inlinable @inline(__always)
+        mutating func waitForRecord(_ byteCount: Int, timeout: Duration?, strategy: SpinThenWait)
+            throws(SharedMemoryError) -> Record?
+        {
+            if let record = try room(for: byteCount) { return record }
             return try waitForConsumer(byteCount, timeout: timeout, strategy: strategy)
         }
 
         @usableFromInline
         mutating func waitForConsumer(_ byteCount: Int, timeout: Duration?, strategy: SpinThenWait)
-            throws(SharedMemoryError) -> UnsafeMutableRawBufferPointer?
+            throws(SharedMemoryError) -> Record?
         {
             for _ in 0..<strategy.spins {
-                if let slot = try reserve(byteCount) { return slot }
+                if let record = try room(for: byteCount) { return record }
             }
             let clock = ContinuousClock()
             let deadline = timeout.map { clock.now + $0 }
             while true {
-                if let slot = try reserve(byteCount) { return slot }
+                if let record = try room(for: byteCount) { return record }
                 let remaining = deadline.map { clock.now.duration(to: $0) }
                 if let remaining, remaining <= .zero { return nil }
                 // No room: sleep while the tail the failed attempt read is still there.
@@ -129,11 +169,11 @@ extension SPSCRing {
         ///   published).
         @inlinable @inline(__always)
         public mutating func trySend(_ message: UnsafeRawBufferPointer) throws(SharedMemoryError) -> Bool {
-            guard let slot = try reserve(message.count) else {
+            guard let record = try room(for: message.count) else {
                 Shared.pauseWhileWaiting()
                 return false
             }
-            try copyAndPublish(message, into: slot)
+            try copyAndCommit(message, into: record)
             return true
         }
 
@@ -145,25 +185,26 @@ extension SPSCRing {
         public mutating func send(
             _ message: UnsafeRawBufferPointer, timeout: Duration? = nil, strategy: SpinThenWait = SPSCRing.defaultWaitStrategy
         ) throws(SharedMemoryError) -> Bool {
-            guard let slot = try waitForRoom(message.count, timeout: timeout, strategy: strategy) else { return false }
-            try copyAndPublish(message, into: slot)
+            guard let record = try waitForRecord(message.count, timeout: timeout, strategy: strategy) else { return false }
+            try copyAndCommit(message, into: record)
             return true
         }
 
         /// The one copy into the ring.
         @inlinable @inline(__always)
-        mutating func copyAndPublish(_ message: UnsafeRawBufferPointer, into slot: UnsafeMutableRawBufferPointer)
-            throws(SharedMemoryError)
-        {
+        mutating func copyAndCommit(_ message: UnsafeRawBufferPointer, into record: Record) throws(SharedMemoryError) {
             // A ring another process cut short is `.truncated`, and the message is not published.
-            if let source = message.baseAddress, let destination = slot.baseAddress {
+            if let source = message.baseAddress, let destination = slot(record, message.count).baseAddress {
                 let outcome = Shared.copy(
                     from: source, to: destination, count: message.count, sending: true, guarded: shared.copiesGuarded)
                 guard case .success(0) = outcome else {
                     throw shared.copyFailure(outcome, at: destination, count: message.count, sending: true)
                 }
             }
-            publish()
+            // A reservation made before is overwritten by this record: no `publish()` may move the
+            // head back to it. Cleared only if set, so the copying calls store nothing more per message.
+            if reservation != nil { reservation = nil }
+            commit(record)
         }
     }
 }

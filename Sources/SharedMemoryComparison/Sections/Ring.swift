@@ -135,18 +135,33 @@ extension ComparisonRun {
         message.initializeMemory(as: UInt8.self, repeating: 0x5A)
         let start = cref_now_ns()
         if polling {
-            for _ in 0..<messages {
-                var tries = 0
-                while try !producer.trySend(UnsafeRawBufferPointer(message)) {
-                    tries += 1
-                    if tries & 0xFFFFF == 0, peer.hasEnded { break }  // finish() below says why
-                }
-            }
+            try Self.pollingSends(&producer, UnsafeRawBufferPointer(message), messages: messages, peer: peer)
         } else {
-            for _ in 0..<messages { _ = try producer.send(UnsafeRawBufferPointer(message)) }
+            try Self.blockingSends(&producer, UnsafeRawBufferPointer(message), messages: messages)
         }
         try peer.finish()
         return (try region.load(UInt64.self, at: Self.resultOffset) - start, producer.counters.futexCalls)
+    }
+
+    /// The producer's loops, each in a function of its own as the C side's are: inlined into the
+    /// function that sets the measurement up, the ring's fast path shared registers with all of it
+    /// and spilled (a store per spill, in the store buffer a waiting producer fills).
+    @inline(never)
+    static func blockingSends(_ producer: inout SPSCRing.Producer, _ message: UnsafeRawBufferPointer, messages: Int) throws {
+        for _ in 0..<messages { _ = try producer.send(message) }
+    }
+
+    @inline(never)
+    static func pollingSends(
+        _ producer: inout SPSCRing.Producer, _ message: UnsafeRawBufferPointer, messages: Int, peer: PeerProcess
+    ) throws {
+        for _ in 0..<messages {
+            var tries = 0
+            while try !producer.trySend(message) {
+                tries += 1
+                if tries & 0xFFFFF == 0, peer.hasEnded { break }  // finish() says why
+            }
+        }
     }
 
     /// Zero-copy hand-over: the payload is written in place before the clock starts, and a full
