@@ -32,7 +32,7 @@ struct Peer {
     static let steps: [String: Step] = [regionSteps, coordinationSteps, channelSteps, semaphoreSteps,
         safetySteps, truncationSteps, malformedSteps, heapSteps, heapNameSteps, heapContainerSteps, publishSubscribeSteps,
         eventSteps, requestResponseSteps,
-        waitSetSteps]
+        waitSetSteps, echoSteps]
         .reduce(into: [:]) { all, table in all.merge(table) { $1 } }
 
     static func main() {

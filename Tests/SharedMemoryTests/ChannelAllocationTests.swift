@@ -3,12 +3,17 @@ import Testing
 
 /// AllocationProbe counts every malloc of its process: 100,000 samples through a publish-subscribe
 /// service (loan, write, send, receive, release) and 100,000 events (notify, tryWait) must not add
-/// a single one, as for the ring ("no heap allocation per message" in SPSCRingTests).
+/// a single one, as for the ring ("no heap allocation per message" in SPSCRingTests); nor the async
+/// receive paths on a busy stream (`values(of:)`, `for try await bytes`, `nextSample()`, a
+/// listener's `for try await`), which find each message there and do not suspend.
 @Suite("No heap allocation per sample or event")
 struct ChannelAllocationTests {
     @Test(
         "publish-subscribe and events", .disabled(if: Sanitizer.isActive, "a sanitizer replaces malloc itself"),
-        arguments: [("publish-subscribe", 64), ("publish-subscribe", 1000), ("events", 0)])
+        arguments: [
+            ("publish-subscribe", 64), ("publish-subscribe", 1000), ("events", 0),
+            ("publish-subscribe-async", 64), ("publish-subscribe-async", 1000), ("events-async", 0),
+        ])
     func noAllocation(channel: String, size: Int) throws {
         let address = try TestNames.address(.posix, "alloc")
         defer { cleanUp(address) }

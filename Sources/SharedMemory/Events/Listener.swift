@@ -12,6 +12,8 @@ public final class Listener: @unchecked Sendable {
     /// The ids' array, reused: when the caller has let go of the previous `FiredEvents`, its
     /// storage is this listener's alone again, and taking the next ids allocates nothing.
     private var eventIDs: [Int] = []
+    /// Its place in the process's async waiter, made by the first async wait (Concurrency/).
+    lazy var waitTicket = WaitTicket(WaitSource(self))
 
     /// Attaches a listener, taking a free slot of the registry (a compare-and-swap, after freeing
     /// the slots of dead processes), and posts `PortChanges.attached` to every other listener. It
@@ -73,7 +75,7 @@ public final class Listener: @unchecked Sendable {
                 }
             }
             let slept = try slot.wake.wait(
-                whileValueIs: expected, timeout: min(remaining ?? PortRecord.deathCheckInterval, PortRecord.deathCheckInterval))
+                whileValueIs: expected, timeout: Swift.min(remaining ?? PortRecord.deathCheckInterval, PortRecord.deathCheckInterval))
             slot.sleeping.pointee.store(0, ordering: .sequentiallyConsistent)
             do {
                 let fired = try take()

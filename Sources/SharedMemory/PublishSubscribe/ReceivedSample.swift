@@ -18,16 +18,8 @@ public struct ReceivedSample: ~Copyable {
 
     /// The bytes, copied out (guarded: a region cut short is `.truncated`, not `SIGBUS`).
     public func copyBytes() throws(SharedMemoryError) -> [UInt8] {
-        var copy = [UInt8](repeating: 0, count: bytes.count)
-        if let source = bytes.baseAddress {
-            try copy.withUnsafeMutableBytes { destination in
-                Result { () throws(SharedMemoryError) in
-                    try GuardedCopy.copy(
-                        from: source, to: destination.baseAddress!, count: bytes.count, shared: .source,
-                        in: subscriber.memory.region, operation: "Subscriber.receive")
-                }
-            }.get()
-        }
+        var copy: [UInt8] = []
+        try copyBytes(into: &copy)
         return copy
     }
 

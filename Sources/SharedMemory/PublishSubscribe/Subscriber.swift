@@ -30,6 +30,8 @@ public final class Subscriber: @unchecked Sendable {
     let held = Atomic<Int>(0)
     /// The publisher whose queue is read first next time (round robin between publishers).
     var nextPublisher = 0
+    /// Its place in the process's async waiter, made by the first async wait (Concurrency/).
+    lazy var waitTicket = WaitTicket(WaitSource(self))
 
     /// How a subscriber waits by default: re-reads of its queues before it sleeps (tens of
     /// microseconds, as `SPSCRing.defaultWaitStrategy`: a busy publisher's hiccups do not put it to sleep).
@@ -167,7 +169,7 @@ public final class Subscriber: @unchecked Sendable {
             var slept = FutexWord.WaitResult.valueChanged
             if try !anyWaiting() {
                 slept = try wake.wait(
-                    whileValueIs: expected, timeout: min(remaining ?? PortRecord.deathCheckInterval, PortRecord.deathCheckInterval))
+                    whileValueIs: expected, timeout: Swift.min(remaining ?? PortRecord.deathCheckInterval, PortRecord.deathCheckInterval))
             }
             sleeping.pointee.store(0, ordering: .relaxed)
             if let sample = try receive() { return sample }
@@ -185,7 +187,7 @@ public final class Subscriber: @unchecked Sendable {
     }
 
     /// Throws `.peerDied` (and takes the death) when a publisher died and none is left attached.
-    private func reportDeadPublishers() throws(SharedMemoryError) {
+    func reportDeadPublishers() throws(SharedMemoryError) {
         let posted = try checked(changes.pointee.load(ordering: .sequentiallyConsistent))
         guard posted.contains(.died), try !registry.anyPublisher() else { return }
         changes.pointee.bitwiseAnd(~PortChanges.died.rawValue, ordering: .sequentiallyConsistent)
@@ -224,14 +226,8 @@ public final class Subscriber: @unchecked Sendable {
     public func receive<Value: BitwiseCopyable>(
         _ type: Value.Type, timeout: Duration?, strategy: SpinThenWait = Subscriber.defaultWaitStrategy
     ) throws(SharedMemoryError) -> Value? {
-        guard let bytes = try receiveBytes(timeout: timeout, strategy: strategy) else { return nil }
-        guard bytes.count == MemoryLayout<Value>.size else {
-            throw SharedMemoryError(
-                code: .invalidSize, operation: "Subscriber.receive", address: memory.address.description,
-                message: "a \(bytes.count)-byte sample is no \(Value.self) (\(MemoryLayout<Value>.size) bytes)",
-                hint: "receive the type the publisher sends")
-        }
-        return bytes.withUnsafeBytes { $0.loadUnaligned(as: Value.self) }
+        guard let sample = try receive(timeout: timeout, strategy: strategy) else { return nil }
+        return try sample.load(as: Value.self)
     }
 
     /// Whether any queue holds a sample (sequentially consistent loads, after the sleep announcement).

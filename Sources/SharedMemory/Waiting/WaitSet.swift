@@ -157,7 +157,7 @@ public final class WaitSet: @unchecked Sendable {
             let announced = lookAfterAnnouncing()
             // A throw leaves the flags set: a publisher or notifier then makes one wake call too many.
             if !announced { try sleep(remaining: remaining) }
-            for entry in entries { entry.source.settle() }
+            for position in 0..<entries.count { entries[position].source.settle() }
             if announced || lookAtSources() { return true }
         }
     }
@@ -165,7 +165,7 @@ public final class WaitSet: @unchecked Sendable {
     /// Looks at every source, recording which are ready; whether any is.
     private func lookAtSources() -> Bool {
         var any = false
-        for position in entries.indices {
+        for position in 0..<entries.count {
             let isReady = entries[position].source.isReady()
             readiness[position] = isReady
             any = any || isReady
@@ -177,10 +177,12 @@ public final class WaitSet: @unchecked Sendable {
     /// read before its announcement; then looks at every source. Whether any is ready.
     private func lookAfterAnnouncing() -> Bool {
         vector[0] = entry(for: UnsafeMutableRawPointer(control), value: controlSeen)
-        for (position, entry) in entries.enumerated() {
-            let expected = entry.source.announce()
+        // Index loops: iterating the entries allocates in a debug build.
+        for position in 0..<entries.count {
+            let source = entries[position].source
+            let expected = source.announce()
             if position + 1 < Self.vectorCapacity {
-                vector[position + 1] = self.entry(for: UnsafeMutableRawPointer(entry.source.wake.word), value: expected)
+                vector[position + 1] = entry(for: UnsafeMutableRawPointer(source.wake.word), value: expected)
             }
         }
         return lookAtSources()

@@ -51,8 +51,9 @@ struct WaitSource: @unchecked Sendable {
     func isReady() -> Bool {
         switch contents {
         case .queues(let queues):
-            for queue in queues {
-                guard let count = try? queue.count() else { return true }
+            // An index loop: iterating the array allocates in a debug build (the async waiter's thread runs this each round).
+            for position in 0..<queues.count {
+                guard let count = try? queues[position].count() else { return true }
                 if count > 0 { return true }
             }
             return false
