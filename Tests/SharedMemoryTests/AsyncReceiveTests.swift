@@ -6,10 +6,12 @@ import Testing
 /// notifies, a task here consumes with `for try await`, suspended on the process's one waiter
 /// thread while there is nothing. Every wait is watched: no progress for `stall` cancels it
 /// (which ends every async wait) and fails the test, so a lost wake-up is a failure, not a hang.
+/// The bound is generous: in the full suite, synchronous tests can hold every thread of the
+/// cooperative pool for minutes, and a resumed task waits for one.
 @Suite("Async receive")
 struct AsyncReceiveTests {
     static let named = SharedRegionBackend.available.filter { $0.capabilities.contains(.named) }
-    static let stall = Duration.seconds(30)
+    static let stall = Duration.seconds(300)
 
     /// Counts the steps of a watched body.
     final class Progress: Sendable {

@@ -118,10 +118,15 @@ func probe() async throws {
     let controlStart = allocation_count()
     free(malloc(16))
     print("control \(allocation_count() - controlStart)")
-    let before = allocation_count()
-    for _ in 0..<count { try await exchange() }
-    let after = allocation_count()
-    print("allocations \(after - before) in \(count) messages")
+    // The fewer of two rounds: an allocation per message shows in both; a stray one of the async
+    // runtime's own threads (libdispatch's pool, seen once in a loaded full-suite run) in one at most.
+    var fewest = UInt.max
+    for _ in 0..<2 {
+        let before = allocation_count()
+        for _ in 0..<count { try await exchange() }
+        fewest = min(fewest, allocation_count() - before)
+    }
+    print("allocations \(fewest) in \(count) messages")
 }
 
 try await probe()
