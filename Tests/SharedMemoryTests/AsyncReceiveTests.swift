@@ -59,7 +59,10 @@ struct AsyncReceiveTests {
     func makeService(_ backend: SharedRegionBackend = .posix, subscribers: Int = 1) throws -> PublishSubscribeService {
         try PublishSubscribeService(
             openingOrCreating: try TestNames.address(backend, "async"),
-            configuration: ServiceConfiguration(payloadByteCount: 64, maxPublishers: 1, maxSubscribers: subscribers))
+            // Queues that hold every sample a test sends: a publisher peer never waits for room (it
+            // gives up after 20 s, while a task here may wait that long for a thread of the pool).
+            configuration: ServiceConfiguration(
+                payloadByteCount: 64, maxPublishers: 1, maxSubscribers: subscribers, subscriberBufferCapacity: 512))
     }
 
     @Test("for try await receives, in order, every sample a peer process publishes", arguments: named)
@@ -239,7 +242,7 @@ struct AsyncReceiveTests {
         let listener = try Listener(service: service)
         let notifier = try Notifier(service: service)
         let rounds = 1000
-        let peer = try ChildProcess.peer("event-pingpong", "\(service.address)", "\(rounds)")
+        let peer = try ChildProcess.peer("event-echo", "\(service.address)", "\(rounds)")
         #expect(try peer.readLine() == "attached")
         let completed = try await watched("the ping-pong") { progress in
             var events = listener.makeAsyncIterator()
