@@ -24,6 +24,9 @@ public final class Server: @unchecked Sendable {
     /// The queues from this server to each client (this server their only writer), and the
     /// clients' flags for responses.
     let responses: ResponsePath
+    /// Per client, the tail of the queue to it as last read (`ChunkQueue.hasRoom(tailSeen:)`):
+    /// memory of this process, re-read from the region only when the queue looks full.
+    let tailsSeen: UnsafeMutablePointer<UInt64>
     var loanOutstanding = false
 
     /// How a server waits by default: re-reads of its queues before it sleeps (tens of
@@ -48,6 +51,12 @@ public final class Server: @unchecked Sendable {
             service.memory, port: layout.channel.subscriberPort(index), wake: subscriber.wake,
             others: (0..<service.configuration.maxClients).map { layout.channel.publisherPort($0) },
             queue: { layout.responseQueue(server: index, client: $0) })
+        tailsSeen = .allocate(capacity: service.configuration.maxClients)
+        tailsSeen.initialize(repeating: 0, count: service.configuration.maxClients)
+    }
+
+    deinit {
+        tailsSeen.deallocate()
     }
 
     /// The largest response: the service's `responsePayloadByteCount`.
@@ -184,7 +193,7 @@ public final class Server: @unchecked Sendable {
         while true {
             guard clientWord != 0, registry.word(.publisher, client).pointee.load(ordering: .acquiring) == clientWord
             else { return false }
-            if try queue.count() < queue.capacity { break }
+            if try queue.hasRoom(tailSeen: &tailsSeen[client]) { break }
             let room = { () throws(SharedMemoryError) -> Bool in try queue.count() < queue.capacity }
             guard
                 try responses.waiting.wait(
@@ -193,17 +202,18 @@ public final class Server: @unchecked Sendable {
                     stillUseful: { () throws(SharedMemoryError) -> Bool in try clientStays(client, clientWord) }) != nil
             else { return false }
         }
-        // The chunk is this server's alone until the push: from then on it is the client's.
+        // The chunk is this server's alone until the append: from then on it is the client's.
         pool.holders(chunk).pointee.store(registry.bit(.publisher, client), ordering: .releasing)
-        try queue.push(chunk)
+        queue.append(chunk, length: UInt32(header + byteCount))
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
         response.sent = true
         loanOutstanding = false
-        // After the push's sequentially consistent store. A client that left or died meanwhile was
+        // After the append and a full fence. A client that left or died meanwhile was
         // cleaned while the chunk was still this server's: take back what waits for it (under the
         // lock, so that no successor in the slot attaches meanwhile; one that attached already
         // drained the queue, so only this push can be there, and it drops a response it took).
         guard registry.word(.publisher, client).pointee.load(ordering: .sequentiallyConsistent) == clientWord else {
-            try service.memory.withLock { () throws(SharedMemoryError) in 
+            try service.memory.withLock { () throws(SharedMemoryError) in
                 try service.drainResponses(to: client, from: index..<index + 1)
             }
             return false
