@@ -20,6 +20,9 @@ struct AnnouncedWait {
     ///   - attempt: takes what was waited for, or `nil`.
     ///   - stillUseful: after a slice slept through: whether the other side can still give it
     ///     (it may throw instead, to report why not).
+    // Inlined: the generic `Value` and the closures then cost the spinning caller nothing (not
+    // inlined, each re-try went through a reabstraction thunk and a copy of the optional value).
+    @inline(__always)
     func wait<Value: ~Copyable>(
         timeout: Duration?, strategy: SpinThenWait, ready: () throws(SharedMemoryError) -> Bool,
         attempt: () throws(SharedMemoryError) -> Value?, stillUseful: () throws(SharedMemoryError) -> Bool
