@@ -28,13 +28,16 @@ struct RequestResponseCorruptionTests {
             ).expectSuccess()
         }
 
-        func length(_ chunk: Int) -> Int { layout.channel.chunkRecord(chunk) + ServiceLayout.ChunkRecord.length }
         /// The length in the first entry of the request queue from client 0 to server 0 (a request's
         /// length travels in its queue entry; the entry's mark follows it).
         var firstRequestLength: Int {
             layout.channel.queue(publisher: 0, subscriber: 0) + ServiceLayout.queueSlotsOffset + ServiceLayout.QueueEntry.length
         }
         var responseQueue: Int { layout.responseQueue(server: 0, client: 0) }
+        /// The length in the first entry of the response queue from server 0 to client 0.
+        var firstResponseLength: Int {
+            responseQueue + ServiceLayout.queueSlotsOffset + ServiceLayout.QueueEntry.length
+        }
     }
 
     @Test("a request shorter than its header")
@@ -61,7 +64,7 @@ struct RequestResponseCorruptionTests {
             return
         }
         #expect(try server.respond(to: request, bytes: [2]))  // chunk 1
-        try hostile.peerWrites(hostile.length(1), 65536)
+        try hostile.peerWrites(hostile.firstResponseLength, 1 << 32 | 65536)  // the mark kept: 1, position 0
         expectCorrupted("length of chunk 1", 65536) { _ = try client.receive() }
     }
 

@@ -143,14 +143,16 @@ public final class Client: @unchecked Sendable {
         while step < servers {
             var server = nextServer &+ step
             if server >= servers { server &-= servers }
-            guard let chunk = try responses.queues[server].take() else {
+            guard let entry = try responses.queues[server].take(soleTaker: false, checksHead: true) else {
                 step &+= 1
                 continue
             }
+            let chunk = entry.chunk
             nextServer = server &+ 1 == servers ? 0 : server &+ 1
             // After the tail's sequentially consistent exchange: a server waiting for room is seen.
             responses.wake(server)
-            let length = Int(pool.length(chunk).pointee.load(ordering: .relaxed))
+            // The length travels in the entry: the chunk's record line stays with the server.
+            let length = Int(entry.length)
             guard length >= header, length - header <= service.configuration.responsePayloadByteCount else {
                 pool.release(chunk, bit)
                 throw .corrupted(

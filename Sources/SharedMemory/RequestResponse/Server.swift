@@ -186,7 +186,6 @@ public final class Server: @unchecked Sendable {
         throws(SharedMemoryError) -> Bool
     {
         let (chunk, client, clientWord) = (response.chunk, response.client, response.clientWord)
-        pool.length(chunk).pointee.store(UInt32(header + byteCount), ordering: .relaxed)
         let queue = responses.queues[client]
         let clock = ContinuousClock()
         let deadline = timeout.map { clock.now + $0 }
