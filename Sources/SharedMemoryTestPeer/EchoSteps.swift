@@ -12,8 +12,8 @@ extension Peer {
     ///                              say "echoed COUNT"
     static let echoSteps: [String: Step] = [
         "pubsub-echo": { peer in
-            let input = try PublishSubscribeService(opening: RegionAddress(parsing: try peer.next("input address")))
-            let output = try PublishSubscribeService(opening: RegionAddress(parsing: try peer.next("output address")))
+            let input = try PublishSubscribeService(opening: peer.nextAddress("input address"))
+            let output = try PublishSubscribeService(opening: peer.nextAddress("output address"))
             let count = try peer.nextNumber("count")
             let timeout = Duration.seconds(300)
             let subscriber = try Subscriber(service: input)
@@ -30,7 +30,7 @@ extension Peer {
             say("echoed \(count)")
         },
         "event-echo": { peer in
-            let service = try EventService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try EventService(opening: peer.nextAddress("address"))
             let count = try peer.nextNumber("count")
             let timeout = Duration.seconds(300)
             let listener = try Listener(service: service)

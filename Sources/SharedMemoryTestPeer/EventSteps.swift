@@ -18,7 +18,7 @@ extension Peer {
     /// Every wait is bounded by `EventTimeout.wait`; going past it fails the step.
     static let eventSteps: [String: Step] = [
         "event-listen": { peer in
-            let service = try EventService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try EventService(opening: peer.nextAddress("address"))
             let count = try peer.nextNumber("count")
             let listener = try Listener(service: service)
             say("attached \(listener.index)")
@@ -33,7 +33,7 @@ extension Peer {
             say("seen \(count)")
         },
         "event-notify": { peer in
-            let service = try EventService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try EventService(opening: peer.nextAddress("address"))
             let first = try peer.nextNumber("first")
             let count = try peer.nextNumber("count")
             let notifier = try Notifier(service: service)
@@ -41,7 +41,7 @@ extension Peer {
             say("notified \(count)")
         },
         "event-pingpong": { peer in
-            let service = try EventService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try EventService(opening: peer.nextAddress("address"))
             let rounds = try peer.nextNumber("rounds")
             let listener = try Listener(service: service)
             let notifier = try Notifier(service: service)
@@ -58,7 +58,7 @@ extension Peer {
             say("done \(rounds)")
         },
         "event-create": { peer in
-            let address = try RegionAddress(parsing: try peer.next("address"))
+            let address = try peer.nextAddress("address")
             let configuration = EventConfiguration(
                 maxNotifiers: try peer.nextNumber("notifiers"), maxListeners: try peer.nextNumber("listeners"),
                 maxEventID: try peer.nextNumber("largest id"))
@@ -70,7 +70,7 @@ extension Peer {
             }
         },
         "event-attach": { peer in
-            let service = try EventService(opening: RegionAddress(parsing: try peer.next("address")))
+            let service = try EventService(opening: peer.nextAddress("address"))
             let kind = try peer.next("kind")
             do throws(SharedMemoryError) {
                 if kind == "notifier" { _ = try Notifier(service: service) } else { _ = try Listener(service: service) }

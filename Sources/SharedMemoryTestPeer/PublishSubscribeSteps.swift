@@ -135,8 +135,8 @@ final class Held<Value: ~Copyable> {
 
 extension Peer {
     /// The next argument, a service's address.
-    mutating func nextAddress() throws -> RegionAddress {
-        try RegionAddress(parsing: try next("address"))
+    mutating func nextAddress(_ what: String = "address") throws -> RegionAddress {
+        try RegionAddress(parsing: try next(what))
     }
 }
 

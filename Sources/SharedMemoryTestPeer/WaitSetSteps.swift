@@ -10,8 +10,8 @@ extension Peer {
     ///                                       first byte of each sample received, and/or "listener IDS..."
     static let waitSetSteps: [String: Step] = [
         "waitset-wait": { peer in
-            let service = try PublishSubscribeService(opening: RegionAddress(parsing: try peer.next("pubsub address")))
-            let events = try EventService(opening: RegionAddress(parsing: try peer.next("events address")))
+            let service = try PublishSubscribeService(opening: peer.nextAddress("pubsub address"))
+            let events = try EventService(opening: peer.nextAddress("events address"))
             let rounds = try peer.nextNumber("rounds")
             let subscriber = try Subscriber(service: service)
             let listener = try Listener(service: events)
